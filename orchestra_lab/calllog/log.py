@@ -1,0 +1,214 @@
+"""The call log: rows in memory, mirrored to a run directory as they happen.
+
+>>> from orchestra_lab import CallLog, SimulatedModel
+>>> with CallLog() as log:
+...     _ = SimulatedModel.profile("sim/small")("What is 2+2?")
+>>> log.to_frame()[["name", "source", "status"]].iloc[0].tolist()
+['sim/small', 'simulated', 'ok']
+"""
+
+from __future__ import annotations
+
+import contextvars
+import html
+import json
+import math
+import threading
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .schema import COLUMNS, DEFAULTS, DTYPES
+
+CALLS_FILE = "calls.jsonl"
+
+_ACTIVE: contextvars.ContextVar[CallLog | None] = contextvars.ContextVar("orchestra_lab_log", default=None)
+
+
+class CallLog:
+    """Every call as one row (see :data:`~orchestra_lab.calllog.schema.SCHEMA`), optionally written to ``run_dir``.
+
+    With ``run_dir``, each row is appended to ``run_dir/calls.jsonl`` as it happens, so a crashed kernel loses
+    nothing; opening a ``CallLog`` on an existing run directory loads its rows and appends after them.
+    Use it as a context manager to make it the log that calls record into.
+    """
+
+    def __init__(self, run_dir: str | Path | None = None, *, run_id: str | None = None) -> None:
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._rows: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()
+        self._file = None
+        self._tokens: list[contextvars.Token[CallLog | None]] = []
+        if self.run_dir is not None:
+            self._rows = _read_rows(self.run_dir / CALLS_FILE)
+            run_id = run_id or _run_id_of(self._rows) or self.run_dir.name
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.run_dir / CALLS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - lives with the log
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> CallLog:
+        """Open a run directory written earlier (rows are loaded; new calls would append)."""
+        path = Path(run_dir) / CALLS_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no call log here (expected {CALLS_FILE} in the run directory)")
+        return cls(run_dir)
+
+    # -- recording -------------------------------------------------------------------------------------------
+    def record(self, row: dict[str, Any]) -> None:
+        """Append one row (missing columns take their defaults; ``run_id`` is this log's)."""
+        values = DEFAULTS | row
+        values["run_id"] = self.run_id
+        record = tuple(values[name] for name in COLUMNS)
+        with self._lock:
+            self._rows.append(record)
+            if self._file is not None:
+                self._file.write(json.dumps(dict(zip(COLUMNS, record)), default=_json_default) + "\n")
+                self._file.flush()
+
+    def set_score(self, call_id: str, score: float) -> None:
+        """Attach a score to a recorded row (written to disk as a score line)."""
+        idx = COLUMNS.index("score")
+        with self._lock:
+            for i in range(len(self._rows) - 1, -1, -1):
+                if self._rows[i][1] == call_id:
+                    row = list(self._rows[i])
+                    row[idx] = score
+                    self._rows[i] = tuple(row)
+                    break
+            else:
+                raise KeyError(f"no call {call_id!r} in this log")
+            if self._file is not None:
+                self._file.write(json.dumps({"call_id": call_id, "score": score, "_update": True}) + "\n")
+                self._file.flush()
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as dicts (a copy)."""
+        return [dict(zip(COLUMNS, r)) for r in self._rows]
+
+    def to_frame(self) -> Any:
+        """All rows as a pandas DataFrame with the schema's dtypes."""
+        return rows_to_frame(self._rows)
+
+    def clear(self) -> None:
+        """Forget the in-memory rows (the run directory file is kept)."""
+        with self._lock:
+            self._rows = []
+
+    # -- activation ------------------------------------------------------------------------------------------
+    def __enter__(self) -> CallLog:
+        self._tokens.append(_ACTIVE.set(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.reset(self._tokens.pop())
+
+    def close(self) -> None:
+        """Close the run-directory file; the rows stay readable."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __repr__(self) -> str:
+        where = f", run_dir={str(self.run_dir)!r}" if self.run_dir else ""
+        return f"CallLog(run_id={self.run_id!r}, rows={len(self)}{where})"
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()
+        head = f"<b>{html.escape(repr(self))}</b>"
+        if frame.empty:
+            return head
+        cols = ["strategy", "kind", "name", "served_model", "status", "cost_usd", "latency_s", "response_text"]
+        return head + frame[cols].tail(20).to_html(max_cols=len(cols), na_rep="")
+
+
+_DEFAULT_LOG = CallLog(run_id="session")
+
+
+def active_log() -> CallLog:
+    """The log calls record into now: the innermost ``with CallLog()``, else the session's default log."""
+    log = _ACTIVE.get()
+    return _DEFAULT_LOG if log is None else log
+
+
+def default_log() -> CallLog:
+    """The session-wide log that calls made outside any ``with CallLog()`` block go to."""
+    return _DEFAULT_LOG
+
+
+@contextmanager
+def using(log: CallLog) -> Iterator[CallLog]:
+    """Record into ``log`` inside the block (same as ``with log:``)."""
+    with log:
+        yield log
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def _read_rows(path: Path) -> list[tuple[Any, ...]]:
+    if not path.exists():
+        return []
+    rows: list[tuple[Any, ...]] = []
+    index: dict[str, int] = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            if lineno == len(lines):  # torn last line from a crash mid-write: the call had not finished
+                warnings.warn(f"{path}:{lineno}: ignoring a partly written last row", stacklevel=3)
+                _drop_last_line(path)
+                break
+            raise ValueError(f"{path}:{lineno}: not a JSON row") from None
+        if data.get("_update"):
+            i = index[data["call_id"]]
+            row = list(rows[i])
+            row[COLUMNS.index("score")] = data["score"]
+            rows[i] = tuple(row)
+            continue
+        index[data["call_id"]] = len(rows)
+        rows.append(tuple(data.get(name, DEFAULTS[name]) for name in COLUMNS))
+    return rows
+
+
+def _drop_last_line(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    kept = text.rstrip("\n").rsplit("\n", 1)[0] + "\n" if "\n" in text.rstrip("\n") else ""
+    path.write_text(kept, encoding="utf-8")
+
+
+def _run_id_of(rows: list[tuple[Any, ...]]) -> str | None:
+    return rows[0][0] if rows else None
+
+
+def rows_to_frame(rows: list[tuple[Any, ...]]) -> Any:
+    """Build the typed DataFrame from row tuples (column-wise, so a million rows take about a second)."""
+    import numpy as np
+    import pandas as pd
+
+    columns = list(zip(*rows)) if rows else [() for _ in COLUMNS]
+    data: dict[str, Any] = {}
+    for name, values in zip(COLUMNS, columns):
+        dtype = DTYPES[name]
+        if dtype.startswith("datetime"):
+            data[name] = pd.to_datetime(np.asarray(values, dtype="float64"), unit="s", utc=True).astype(dtype)
+        elif dtype == "float64":
+            data[name] = np.asarray([np.nan if v is None else v for v in values], dtype="float64")
+        elif dtype == "category":
+            data[name] = pd.Categorical(values)
+        else:
+            data[name] = pd.array(values, dtype=dtype)
+    return pd.DataFrame(data, columns=list(COLUMNS))

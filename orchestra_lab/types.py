@@ -1,0 +1,224 @@
+"""Core value types: :class:`Message`, :class:`Request`, :class:`Usage`, :class:`Response`.
+
+>>> from orchestra_lab.types import Request
+>>> Request.of("What is 2+2?", item_id="q1").prompt
+'What is 2+2?'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message."""
+
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a model is asked: chat messages, generation params and item metadata.
+
+    ``metadata`` carries the dataset item (``expected``, ``difficulty``, ``category``, ``choices``...);
+    providers never send it, simulated and replay models read it.
+
+    >>> r = Request.of("Translate 'hello'", system="Be brief.", temperature=0.0, item_id="t1")
+    >>> [m.role for m in r.messages], r.temperature, r.item_id
+    (['system', 'user'], 0.0, 't1')
+    """
+
+    messages: tuple[Message, ...]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    item_id: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        prompt: str,
+        *,
+        system: str | None = None,
+        item_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Request:
+        """Build a request from a plain prompt (plus an optional system message)."""
+        messages = ((Message("system", system),) if system else ()) + (Message("user", prompt),)
+        return cls(messages=messages, item_id=item_id, metadata=dict(metadata or {}), **_split_params(params))
+
+    @property
+    def prompt(self) -> str:
+        """The text of the last user message."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content
+        return ""
+
+    @property
+    def system(self) -> str | None:
+        """The system message, if any."""
+        return next((m.content for m in self.messages if m.role == "system"), None)
+
+    def replace(self, **changes: Any) -> Request:
+        """A copy with some fields changed (``params`` not named stay as they are)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_prompt(self, prompt: str) -> Request:
+        """Same params and item, a new user prompt (the system message is kept)."""
+        kept = tuple(m for m in self.messages if m.role == "system")
+        return self.replace(messages=kept + (Message("user", prompt),))
+
+    def params(self) -> dict[str, Any]:
+        """Generation params that were set (``None`` ones left out), ``extra`` merged in."""
+        known = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "stop": list(self.stop) if self.stop else None,
+        }
+        return {k: v for k, v in known.items() if v is not None} | dict(self.extra)
+
+    def fingerprint(self) -> str:
+        """A stable hash of what changes the answer: messages and every generation param."""
+        payload = {"messages": [m.as_dict() for m in self.messages], "params": self.params()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+_PARAM_NAMES = {"temperature", "max_tokens", "top_p", "seed", "stop"}
+
+
+def _split_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    known = {k: v for k, v in params.items() if k in _PARAM_NAMES}
+    if "stop" in known and known["stop"] is not None:
+        stop = known["stop"]
+        known["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    extra = {k: v for k, v in params.items() if k not in _PARAM_NAMES}
+    return known | ({"extra": extra} if extra else {})
+
+
+def as_request(request: Request | str | Sequence[Mapping[str, str]], **params: Any) -> Request:
+    """Coerce a prompt string, a list of ``{"role", "content"}`` dicts or a Request into a Request.
+
+    >>> as_request([{"role": "user", "content": "hi"}], max_tokens=5).max_tokens
+    5
+    """
+    if isinstance(request, Request):
+        return request.replace(**_split_params(params)) if params else request
+    if isinstance(request, str):
+        return Request.of(request, **params)
+    if isinstance(request, Sequence):
+        messages = tuple(_message(m, i) for i, m in enumerate(request))
+        if not messages:
+            raise ValueError("messages: the list is empty")
+        item_id = params.pop("item_id", None)
+        metadata = params.pop("metadata", None) or {}
+        return Request(messages=messages, item_id=item_id, metadata=metadata, **_split_params(params))
+    raise TypeError(f"cannot make a Request from {type(request).__name__}: pass a str, a message list or a Request")
+
+
+def _message(m: Mapping[str, str] | Message, index: int) -> Message:
+    if isinstance(m, Message):
+        return m
+    try:
+        role, content = m["role"], m["content"]
+    except (KeyError, TypeError):
+        raise ValueError(f"messages[{index}]: needs 'role' and 'content', got {m!r}") from None
+    if role not in ("system", "user", "assistant"):
+        raise ValueError(f"messages[{index}].role: {role!r} is not system, user or assistant")
+    return Message(role, str(content))
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage of one call; ``estimated`` when the provider reported none and we counted."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    estimated: bool = False
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            _add(self.input_tokens, other.input_tokens),
+            _add(self.output_tokens, other.output_tokens),
+            self.estimated or other.estimated,
+        )
+
+    @property
+    def total_tokens(self) -> int | None:
+        return _add(self.input_tokens, self.output_tokens)
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (about 4 characters a token, at least 1 for non-empty text).
+
+    >>> estimate_tokens("hello world, how are you?")
+    7
+    """
+    return (len(text) + 3) // 4 if text else 0
+
+
+@dataclass(slots=True)
+class Response:
+    """A model's answer with everything needed to account for it.
+
+    >>> Response("4", requested_model="sim/small").text
+    '4'
+    """
+
+    text: str
+    requested_model: str
+    served_model: str | None = None
+    provider: str = "custom"
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    cached: bool = False
+    source: str = "live"
+    raw: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    call_id: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def cost_inr(self) -> float | None:
+        from .pricing import usd_to_inr
+
+        return None if self.cost_usd is None else usd_to_inr(self.cost_usd)
+
+    def _repr_html_(self) -> str:
+        cost = "unknown" if self.cost_usd is None else f"${self.cost_usd:.6f} (₹{self.cost_inr:.4f})"
+        latency = "?" if self.latency_s is None else f"{self.latency_s * 1000:.0f} ms"
+        tokens = f"{self.usage.input_tokens}→{self.usage.output_tokens}" + (" (est.)" if self.usage.estimated else "")
+        return (
+            f"<div><pre style='white-space:pre-wrap'>{html.escape(self.text)}</pre>"
+            f"<small>{html.escape(self.served_model or self.requested_model)} · {self.source}"
+            f"{' · cached' if self.cached else ''} · tokens {tokens} · {cost} · {latency}</small></div>"
+        )
