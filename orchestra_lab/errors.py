@@ -74,7 +74,7 @@ class ServerError(ModelError):
     retryable = True
 
 
-class TimeoutError(ModelError):  # noqa: A001 - a model timeout, deliberately named like the builtin
+class TimeoutError(ModelError):
     """The call took longer than its timeout."""
 
     error_type = "timeout"

@@ -152,6 +152,12 @@ def price_table() -> list[dict[str, object]]:
     """The effective price table (built-in rows with overrides applied), for display or export."""
     merged = _BUILTIN | _OVERRIDES
     return [
-        {"model": name, "input_per_1m": p.input_per_1m, "output_per_1m": p.output_per_1m, "source": p.source, "as_of": p.as_of}
+        {
+            "model": name,
+            "input_per_1m": p.input_per_1m,
+            "output_per_1m": p.output_per_1m,
+            "source": p.source,
+            "as_of": p.as_of,
+        }
         for name, p in sorted(merged.items())
     ]

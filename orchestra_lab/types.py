@@ -85,7 +85,7 @@ class Request:
     def with_prompt(self, prompt: str) -> Request:
         """Same params and item, a new user prompt (the system message is kept)."""
         kept = tuple(m for m in self.messages if m.role == "system")
-        return self.replace(messages=kept + (Message("user", prompt),))
+        return self.replace(messages=(*kept, Message("user", prompt)))
 
     def params(self) -> dict[str, Any]:
         """Generation params that were set (``None`` ones left out), ``extra`` merged in."""

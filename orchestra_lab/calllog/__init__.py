@@ -4,4 +4,14 @@ from .context import current_span, label, note
 from .log import CallLog, active_log, default_log
 from .schema import COLUMNS, SCHEMA, describe_schema
 
-__all__ = ["COLUMNS", "SCHEMA", "CallLog", "active_log", "current_span", "default_log", "describe_schema", "label", "note"]
+__all__ = [
+    "COLUMNS",
+    "SCHEMA",
+    "CallLog",
+    "active_log",
+    "current_span",
+    "default_log",
+    "describe_schema",
+    "label",
+    "note",
+]

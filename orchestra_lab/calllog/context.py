@@ -43,7 +43,9 @@ class Span:
     reason: str | None = None
     children: list[str] = field(default_factory=list)
 
-    def add_child_totals(self, cost: float | None, input_tokens: int | None, output_tokens: int | None, estimated: bool) -> None:
+    def add_child_totals(
+        self, cost: float | None, input_tokens: int | None, output_tokens: int | None, estimated: bool
+    ) -> None:
         """Add a finished child's cost and tokens (an unknown cost makes the total unknown: NaN)."""
         self.cost_usd += math.nan if cost is None else cost
         if input_tokens is not None:

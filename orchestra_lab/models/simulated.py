@@ -100,7 +100,9 @@ class SimulatedModel(Model):
         realtime: bool = False,
     ) -> None:
         if not name.startswith("sim/"):
-            raise ValueError(f"simulated model name {name!r} must start with 'sim/' so logs can never pass it off as real")
+            raise ValueError(
+                f"simulated model name {name!r} must start with 'sim/' so logs can never pass it off as real"
+            )
         if not 0.0 <= skill <= 1.0:
             raise ValueError(f"skill: {skill!r} is not between 0 and 1")
         self.name = name
@@ -175,17 +177,23 @@ class SimulatedModel(Model):
         u = self._u(seed, key, "fault", attempt)
         common = {"provider": self.provider, "model": self.name}
         if u < f.rate_limit:
-            raise RateLimitError("simulated 429: rate limited", retry_after=f.retry_after_s, status=429, latency_s=0.05, **common)
+            raise RateLimitError(
+                "simulated 429: rate limited", retry_after=f.retry_after_s, status=429, latency_s=0.05, **common
+            )
         u -= f.rate_limit
         if u < f.server_error:
             status = (500, 502, 503)[int(u / f.server_error * 3) % 3]
-            raise ServerError(f"simulated {status}: server error", status=status, latency_s=self.latency.ttft_s, **common)
+            raise ServerError(
+                f"simulated {status}: server error", status=status, latency_s=self.latency.ttft_s, **common
+            )
         u -= f.server_error
         if u < f.timeout:
             raise TimeoutError(f"simulated timeout after {f.timeout_s:g}s", latency_s=f.timeout_s, **common)
         u -= f.timeout
         if u < f.malformed:
-            raise BadResponseError("simulated malformed output", latency_s=latency, cost_usd=cost, usage=usage, **common)
+            raise BadResponseError(
+                "simulated malformed output", latency_s=latency, cost_usd=cost, usage=usage, **common
+            )
 
     def p_correct(self, difficulty: float) -> float:
         """Probability that this model is right on an item of the given difficulty (0-1)."""
@@ -211,11 +219,36 @@ class SimulatedModel(Model):
 
 # skill, price (USD/1M in, out), latency, typical output tokens
 PROFILES: dict[str, dict[str, Any]] = {
-    "sim/tiny": {"skill": 0.25, "price": Price(0.05, 0.20, "simulated", ""), "latency": LatencyProfile(0.12, 0.004), "output_tokens": 30},
-    "sim/small": {"skill": 0.45, "price": Price(0.15, 0.60, "simulated", ""), "latency": LatencyProfile(0.25, 0.006), "output_tokens": 50},
-    "sim/medium": {"skill": 0.62, "price": Price(0.60, 2.40, "simulated", ""), "latency": LatencyProfile(0.40, 0.012), "output_tokens": 80},
-    "sim/large": {"skill": 0.78, "price": Price(2.50, 10.00, "simulated", ""), "latency": LatencyProfile(0.60, 0.020), "output_tokens": 120},
-    "sim/frontier": {"skill": 0.90, "price": Price(10.00, 40.00, "simulated", ""), "latency": LatencyProfile(1.00, 0.030), "output_tokens": 200},
+    "sim/tiny": {
+        "skill": 0.25,
+        "price": Price(0.05, 0.20, "simulated", ""),
+        "latency": LatencyProfile(0.12, 0.004),
+        "output_tokens": 30,
+    },
+    "sim/small": {
+        "skill": 0.45,
+        "price": Price(0.15, 0.60, "simulated", ""),
+        "latency": LatencyProfile(0.25, 0.006),
+        "output_tokens": 50,
+    },
+    "sim/medium": {
+        "skill": 0.62,
+        "price": Price(0.60, 2.40, "simulated", ""),
+        "latency": LatencyProfile(0.40, 0.012),
+        "output_tokens": 80,
+    },
+    "sim/large": {
+        "skill": 0.78,
+        "price": Price(2.50, 10.00, "simulated", ""),
+        "latency": LatencyProfile(0.60, 0.020),
+        "output_tokens": 120,
+    },
+    "sim/frontier": {
+        "skill": 0.90,
+        "price": Price(10.00, 40.00, "simulated", ""),
+        "latency": LatencyProfile(1.00, 0.030),
+        "output_tokens": 200,
+    },
 }
 
 
@@ -287,7 +320,7 @@ def _wrong_number(text: str, u: float) -> str:
     if wrong == value:
         wrong = value + 1
     if is_int:
-        return str(int(round(wrong)))
+        return str(round(wrong))
     return f"{wrong:.{len(text.split('.')[1])}f}"
 
 

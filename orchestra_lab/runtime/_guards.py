@@ -33,7 +33,7 @@ def active_guards() -> tuple[CallGuard, ...]:
 @contextmanager
 def guarded(guard: CallGuard) -> Iterator[CallGuard]:
     """Make ``guard`` apply to every leaf call made inside the block (guards stack)."""
-    token = _GUARDS.set(_GUARDS.get() + (guard,))
+    token = _GUARDS.set((*_GUARDS.get(), guard))
     try:
         yield guard
     finally:

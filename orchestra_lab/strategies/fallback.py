@@ -1,0 +1,82 @@
+"""Fallback: try models in order until one answers acceptably.
+
+>>> from orchestra_lab import Request, SimulatedModel
+>>> from orchestra_lab.strategies import Fallback
+>>> down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
+>>> fb = Fallback([down, SimulatedModel.profile("sim/large")])
+>>> r = fb(Request.of("What is 2 + 2?", metadata={"expected": 4, "difficulty": 0.1}))
+>>> r.text, r.requested_model, r.served_model
+('4', 'fallback', 'sim/large')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from ..errors import BadResponseError, CircuitOpenError, ModelError
+from ..models.base import Model
+from ..types import Request, Response
+from .base import Outcome, Strategy, call
+from .validators import Validator, as_validator, first_rejection
+
+
+class Fallback(Strategy):
+    """Ordered models: move on when one fails with an error in ``on_errors`` (or an HTTP status in ``on_status``),
+    or when a validator rejects its answer. A :class:`~orchestra_lab.errors.CircuitOpenError` always moves on.
+
+    Each attempt is its own row (a rejected answer's row stays ``ok``; the rejection is in this row's reason).
+    An error that is no trigger ends the fallback; when every model fails, a
+    :class:`~orchestra_lab.errors.StrategyError` lists the causes. Latency is the sum over attempts.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[Model],
+        *,
+        on_errors: tuple[type[ModelError], ...] = (ModelError,),
+        on_status: Collection[int] = (),
+        validators: Sequence[Validator | Callable[[str], bool | str | None]] = (),
+        name: str | None = None,
+    ) -> None:
+        self.models = list(models)
+        if not self.models:
+            raise ValueError("Fallback.models: the list is empty; give at least one model")
+        for i, model in enumerate(self.models):
+            if not isinstance(model, Model):
+                raise TypeError(f"Fallback.models[{i}]: {type(model).__name__} is not a Model")
+        self.on_errors = tuple(on_errors)
+        self.on_status = tuple(on_status)
+        self.validators = tuple(as_validator(v) for v in validators)
+        self.name = name or "fallback"
+
+    def branches(self) -> list[tuple[str, Model]]:
+        return [(f"#{i}", m) for i, m in enumerate(self.models, 1)]
+
+    def _triggers(self, err: ModelError) -> bool:
+        return isinstance(err, (CircuitOpenError, *self.on_errors)) or err.status in self.on_status
+
+    async def _acomplete(self, request: Request) -> Response:
+        latency = 0.0
+        log: list[str] = []
+        causes: list[BaseException] = []
+        for i, model in enumerate(self.models, 1):
+            outcome: Outcome = await call(model, request)
+            latency += outcome.latency_s
+            if outcome.error is not None:
+                causes.append(outcome.error)
+                log.append(f"#{i} {model.name} failed ({outcome.describe_error()})")
+                if not self._triggers(outcome.error):
+                    raise self._fail(
+                        "; ".join(log) + " -- not a fallback trigger, stopping", causes=causes,
+                        latency_s=latency, decision=f"failed at #{i}",
+                    )
+                continue
+            assert outcome.response is not None
+            rejection = first_rejection(self.validators, outcome.response.text)
+            if rejection is not None:
+                log.append(f"#{i} {model.name} rejected ({rejection})")
+                causes.append(BadResponseError(f"{model.name}: answer rejected ({rejection})", model=model.name))
+                continue
+            log.append(f"#{i} {model.name} answered")
+            return self._respond(outcome.response, latency_s=latency, decision=model.name, reason="; ".join(log))
+        raise self._fail("every model failed: " + "; ".join(log), causes=causes, latency_s=latency, decision="none")

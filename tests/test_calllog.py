@@ -1,0 +1,127 @@
+"""Call log: stable schema and dtypes, rows on disk as they happen, reload, torn last line, scores."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from orchestra_lab import CallLog, FunctionModel, RateLimitError, Request, SimulatedModel, describe_schema
+from orchestra_lab.calllog import COLUMNS, default_log
+from orchestra_lab.calllog.context import label
+
+
+def test_rows_have_the_documented_schema_and_dtypes():
+    with CallLog() as log:
+        SimulatedModel.profile("sim/small")(Request.of("q", item_id="a", metadata={"expected": 1}))
+    frame = log.to_frame()
+    assert tuple(frame.columns) == COLUMNS == tuple(describe_schema()["column"])
+    for column, dtype in zip(describe_schema()["column"], describe_schema()["dtype"]):
+        assert str(frame[column].dtype) == dtype, column
+    row = frame.iloc[0]
+    assert row["item_id"] == "a" and row["kind"] == "model" and row["status"] == "ok"
+    assert row["cost_inr"] == pytest.approx(row["cost_usd"] * 88.0)
+    assert pd.isna(row["parent_id"])
+
+
+def test_empty_log_frame_keeps_schema():
+    frame = CallLog().to_frame()
+    assert frame.empty and tuple(frame.columns) == COLUMNS
+
+
+def test_calls_outside_a_block_go_to_the_session_log_and_blocks_nest():
+    model = FunctionModel(lambda p: p[::-1], name="rev")
+    before = len(default_log())
+    model("abc")
+    assert len(default_log()) == before + 1
+    with CallLog() as outer:
+        model("x")
+        with CallLog() as inner:
+            model("y")
+        model("z")
+    assert [r["response_text"] for r in outer.rows()] == ["x", "z"]
+    assert [r["response_text"] for r in inner.rows()] == ["y"]
+
+
+def test_label_sets_the_strategy_column():
+    with CallLog() as log, label("baseline"):
+        SimulatedModel.profile("sim/tiny")("q")
+    assert log.rows()[0]["strategy"] == "baseline"
+
+
+def test_rows_are_on_disk_as_they_happen_and_reload(tmp_path):
+    run_dir = tmp_path / "run1"
+    log = CallLog(run_dir)
+    with log:
+        model = SimulatedModel.profile("sim/small")
+        model(Request.of("q1", item_id="1"))
+        assert len((run_dir / "calls.jsonl").read_text().splitlines()) == 1  # flushed before the next call
+        model(Request.of("q2", item_id="2"))
+    log.set_score(log.rows()[0]["call_id"], 1.0)
+    log.close()
+    again = CallLog.load(run_dir)
+    assert again.run_id == log.run_id
+    pd.testing.assert_frame_equal(again.to_frame(), log.to_frame())
+    assert again.to_frame()["score"].tolist()[0] == 1.0
+
+
+def test_a_crashed_process_loses_no_finished_row(tmp_path):
+    script = f"""
+import os
+from orchestra_lab import CallLog, SimulatedModel, Request
+log = CallLog({str(tmp_path / "crash")!r})
+with log:
+    m = SimulatedModel.profile('sim/small')
+    for i in range(5):
+        m(Request.of('q', item_id=str(i)))
+    log._file.write('{{"call_id": "torn')  # a row half-written when the process died
+    log._file.flush()
+    os._exit(1)
+"""
+    subprocess.run([sys.executable, "-c", script], check=False)
+    with pytest.warns(UserWarning, match="partly written"):
+        log = CallLog.load(tmp_path / "crash")
+    assert [r["item_id"] for r in log.rows()] == [str(i) for i in range(5)]
+    lines = (tmp_path / "crash" / "calls.jsonl").read_text().splitlines()
+    assert all(json.loads(line) for line in lines)
+
+
+def test_a_corrupt_middle_row_is_an_error_naming_file_and_line(tmp_path):
+    run_dir = tmp_path / "bad"
+    run_dir.mkdir()
+    (run_dir / "calls.jsonl").write_text('{"call_id": "a"}\nnot json\n{"call_id": "b"}\n')
+    with pytest.raises(ValueError, match=r"calls.jsonl:2"):
+        CallLog.load(run_dir)
+
+
+def test_missing_run_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no call log"):
+        CallLog.load(tmp_path / "nope")
+
+
+def test_unknown_cost_is_nan_in_the_frame():
+    from orchestra_lab import Response
+
+    unknown = FunctionModel(lambda p: Response("x", requested_model="m"), name="unpriced")
+    with CallLog() as log:
+        unknown("q")
+    assert math.isnan(log.to_frame()["cost_usd"][0])
+
+
+def test_failed_calls_are_rows_with_error_type():
+    def boom(prompt: str) -> str:
+        raise ValueError("no")
+
+    with CallLog() as log:
+        with pytest.raises(ValueError):
+            FunctionModel(boom)("q")
+        with pytest.raises(RateLimitError):
+            SimulatedModel.profile("sim/small").with_faults(rate_limit=1.0)("q")
+    frame = log.to_frame()
+    assert frame["status"].tolist() == ["error", "error"]
+    assert frame["error_type"].tolist() == ["ValueError", "rate_limit"]
+    assert frame["cost_usd"].tolist() == [0.0, 0.0]
