@@ -1,12 +1,18 @@
 """orchestra_lab: compare ways of combining AI models -- routing, fallback, cascades, ensembles, chains --
 on cost, latency and quality, with every call logged.
 
+The core (types, models, call log) loads eagerly; strategies, runtime wrappers and experiments load on first use,
+so ``import orchestra_lab`` stays about as fast as ``import pandas, httpx``.
+
 >>> import orchestra_lab as ol
 >>> ol.SimulatedModel.profile("sim/small")("What is 2 + 2?").source
 'simulated'
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .calllog import CallLog, default_log, describe_schema
 from .errors import (
@@ -21,38 +27,106 @@ from .errors import (
     StrategyError,
     TimeoutError,
 )
-from .models import Faults, FunctionModel, LatencyProfile, Model, SimulatedModel, profiles
+from .models import (
+    Anthropic,
+    Faults,
+    FunctionModel,
+    Gemini,
+    LatencyProfile,
+    Model,
+    OpenAICompatible,
+    ReplayModel,
+    SimulatedModel,
+    profiles,
+)
 from .pricing import Price, set_price, set_usd_inr
 from .types import Message, Request, Response, Usage
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AuthError",
-    "BadRequestError",
-    "BadResponseError",
-    "BudgetExceededError",
-    "CallLog",
-    "CircuitOpenError",
-    "Faults",
-    "FunctionModel",
-    "LatencyProfile",
-    "Message",
-    "Model",
-    "ModelError",
-    "Price",
-    "RateLimitError",
-    "Request",
-    "Response",
-    "ServerError",
-    "SimulatedModel",
-    "StrategyError",
-    "TimeoutError",
-    "Usage",
-    "__version__",
-    "default_log",
-    "describe_schema",
-    "profiles",
-    "set_price",
-    "set_usd_inr",
-]
+_LAZY = {
+    # strategies
+    "Fallback": "strategies",
+    "Cascade": "strategies",
+    "Ensemble": "strategies",
+    "MajorityVote": "strategies",
+    "WeightedVote": "strategies",
+    "BestOfN": "strategies",
+    "MixtureOfAgents": "strategies",
+    "Chain": "strategies",
+    "Step": "strategies",
+    "RuleRouter": "strategies",
+    "ClassifierRouter": "strategies",
+    "SemanticRouter": "strategies",
+    "LLMRouter": "strategies",
+    "ThresholdRouter": "strategies",
+    # runtime
+    "Budget": "runtime",
+    "Cached": "runtime",
+    "ResponseCache": "runtime",
+    "CircuitBreaker": "runtime",
+    "RateLimited": "runtime",
+    "Retrying": "runtime",
+    "Timed": "runtime",
+    # experiments
+    "Dataset": "experiments",
+    "Item": "experiments",
+    "load_dataset": "experiments",
+    "list_datasets": "experiments",
+    "as_scorer": "experiments",
+    "LLMJudge": "experiments",
+    "Experiment": "experiments",
+    "Results": "experiments",
+    "RecordedOutcomes": "experiments",
+    "RecordedScore": "experiments",
+    "export": "experiments",
+}
+
+__all__ = sorted(
+    [
+        "AuthError",
+        "BadRequestError",
+        "BadResponseError",
+        "BudgetExceededError",
+        "CallLog",
+        "CircuitOpenError",
+        "Faults",
+        "FunctionModel",
+        "Gemini",
+        "Anthropic",
+        "OpenAICompatible",
+        "ReplayModel",
+        "LatencyProfile",
+        "Message",
+        "Model",
+        "ModelError",
+        "Price",
+        "RateLimitError",
+        "Request",
+        "Response",
+        "ServerError",
+        "SimulatedModel",
+        "StrategyError",
+        "TimeoutError",
+        "Usage",
+        "__version__",
+        "default_log",
+        "describe_schema",
+        "profiles",
+        "set_price",
+        "set_usd_inr",
+        *_LAZY,
+    ]
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'orchestra_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

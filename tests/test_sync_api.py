@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 from orchestra_lab import CallLog, FunctionModel, SimulatedModel
 
@@ -18,14 +20,22 @@ def test_sync_call_in_plain_python_reuses_one_private_loop():
 
 
 def test_sync_call_inside_a_running_loop():
-    model = SimulatedModel.profile("sim/small")
+    # In a subprocess: nest_asyncio2 patches asyncio for the whole process, as it does in a notebook kernel.
+    script = """
+import asyncio
+from orchestra_lab import CallLog, Request, SimulatedModel
+model = SimulatedModel.profile("sim/small")
+item = Request.of("What is 2+2?", item_id="q", metadata={"expected": 4, "difficulty": 0.0})
 
-    async def notebook_cell() -> str:
-        # what a Jupyter cell does: a running loop, and the user calls the sync API
-        return model("What is 2+2?").text + "|" + model.complete("again").text
+async def notebook_cell():  # what a Jupyter cell is: a running loop, and the user calls the sync API
+    with CallLog() as log:
+        first, second = model(item).text, model.complete(item).text
+    return first, second, len(log)
 
-    text = asyncio.run(notebook_cell())
-    assert "|" in text
+print(asyncio.run(notebook_cell()), asyncio.run(notebook_cell()))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "('4', '4', 2) ('4', '4', 2)"
 
 
 def test_async_api_twice_from_fresh_loops():

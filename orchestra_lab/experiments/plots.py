@@ -94,14 +94,14 @@ def pareto_front(df: pd.DataFrame, cost_col: str, score_col: str) -> pd.Series:
 def frontier(summary: pd.DataFrame, currency: str = "USD", ax: Axes | None = None) -> Figure:
     """Cost per item vs mean score (with CI error bars), one labelled point per strategy, Pareto frontier drawn.
 
-    The cost axis is logarithmic when costs span more than a factor of 100. Strategies with an unknown cost are
-    named in the title instead of being drawn.
+    The cost axis is logarithmic when costs span more than a factor of 100. Strategies whose cost or score is
+    unknown (missing or infinite) are named in the title instead of being drawn.
     """
     cost_col = COLUMNS.cost_per_item_in(currency)
     frame = _with_strategy_column(summary)
     _require(frame, [COLUMNS.score_mean, COLUMNS.score_ci_lo, COLUMNS.score_ci_hi, cost_col], "frontier")
     fig, ax = _figure_and_axes(ax)
-    known = frame[cost_col].notna() & frame[COLUMNS.score_mean].notna()
+    known = np.isfinite(frame[cost_col].astype(float)) & np.isfinite(frame[COLUMNS.score_mean].astype(float))
     shown = frame[known]
     cost, mean = shown[cost_col].astype(float), shown[COLUMNS.score_mean].astype(float)
     below = (mean - shown[COLUMNS.score_ci_lo].astype(float)).clip(lower=0).fillna(0)
@@ -116,7 +116,8 @@ def frontier(summary: pd.DataFrame, currency: str = "USD", ax: Axes | None = Non
     ax.set_ylabel("mean score")
     missing = frame.loc[~known, COLUMNS.strategy].astype(str).tolist()
     ax.set_title("Cost vs quality" + (f"\n(not shown, unknown cost or score: {', '.join(missing)})" if missing else ""))
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
+    ax.margins(x=0.12, y=0.08)
     ax.grid(True, alpha=0.3)
     return fig
 
@@ -136,7 +137,7 @@ def latency(items: pd.DataFrame, ax: Axes | None = None) -> Figure:
         p95 = [float(np.quantile(by_strategy[n], 0.95)) for n in names]
         ax.scatter(positions, p95, marker="v", color="tab:red", zorder=3, label="p95")
         ax.legend(loc="upper right", fontsize=8)
-    ax.set_xticks(positions, names, rotation=30, ha="right")
+    _category_ticks(ax, positions, names)
     ax.set_ylabel("latency (s)")
     ax.set_title("Latency per strategy")
     ax.grid(True, axis="y", alpha=0.3)
@@ -146,15 +147,18 @@ def latency(items: pd.DataFrame, ax: Axes | None = None) -> Figure:
 def by_category(items: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Accuracy (mean score) per category, one bar per strategy in each category group.
 
-    An item without a score (a failed call) counts as wrong; items without a category are grouped as "(none)".
+    Missing (NaN: unscorable) scores are left out, as in the summary's ``score_mean`` (a failed call is scored 0
+    by the runner); items without a category are grouped as "(none)".
     """
     _require(items, [COLUMNS.strategy, COLUMNS.category, COLUMNS.score], "by_category")
     fig, ax = _figure_and_axes(ax)
-    frame = pd.DataFrame({
-        "strategy": items[COLUMNS.strategy].astype(object),
-        "category": items[COLUMNS.category].astype(object).where(items[COLUMNS.category].notna(), "(none)"),
-        "score": pd.to_numeric(items[COLUMNS.score], errors="coerce").fillna(0.0),
-    })
+    frame = pd.DataFrame(
+        {
+            "strategy": items[COLUMNS.strategy].astype(object),
+            "category": items[COLUMNS.category].astype(object).where(items[COLUMNS.category].notna(), "(none)"),
+            "score": pd.to_numeric(items[COLUMNS.score], errors="coerce"),
+        }
+    )
     strategies = list(dict.fromkeys(frame["strategy"]))
     categories = [str(c) for c in dict.fromkeys(frame["category"])]
     frame["category"] = frame["category"].astype(str)
@@ -164,7 +168,7 @@ def by_category(items: pd.DataFrame, ax: Axes | None = None) -> Figure:
     for i, name in enumerate(strategies):
         heights = [accuracy.get((name, c), np.nan) for c in categories]
         ax.bar(x + (i - (len(strategies) - 1) / 2) * width, heights, width, label=str(name))
-    ax.set_xticks(x, categories, rotation=30 if len(categories) > 4 else 0, ha="right" if len(categories) > 4 else "center")
+    _category_ticks(ax, x, categories)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy (mean score)")
     ax.set_title("Accuracy per category")
@@ -188,9 +192,16 @@ def sweep(curves: Mapping[str, pd.DataFrame] | pd.DataFrame, ax: Axes | None = N
         _require(curve, [COLUMNS.threshold, COLUMNS.cost, COLUMNS.quality], f"sweep curve {name!r}")
         curve = curve.sort_values(COLUMNS.threshold)
         (line,) = ax.plot(curve[COLUMNS.cost], curve[COLUMNS.quality], "o-", markersize=3, label=name)
-        for _, row in curve.iloc[[0, -1]].drop_duplicates().iterrows():
-            ax.annotate(_threshold_label(row), (row[COLUMNS.cost], row[COLUMNS.quality]), xytext=(4, -10),
-                        textcoords="offset points", fontsize=7, color=line.get_color())
+        ends = curve.iloc[[0, -1]].drop_duplicates() if len(curve) else curve
+        for _, row in ends.iterrows():
+            ax.annotate(
+                _threshold_label(row),
+                (row[COLUMNS.cost], row[COLUMNS.quality]),
+                xytext=(4, -10),
+                textcoords="offset points",
+                fontsize=7,
+                color=line.get_color(),
+            )
         all_costs.append(curve[COLUMNS.cost].astype(float))
     _scale_cost_axis(ax, pd.concat(all_costs) if all_costs else pd.Series(dtype=float))
     ax.set_xlabel("cost per item")
@@ -198,6 +209,7 @@ def sweep(curves: Mapping[str, pd.DataFrame] | pd.DataFrame, ax: Axes | None = N
     ax.set_title("Threshold sweep")
     if named:
         ax.legend(fontsize=8)
+    ax.margins(x=0.15, y=0.08)
     ax.grid(True, alpha=0.3)
     return fig
 
@@ -233,6 +245,12 @@ def _with_strategy_column(summary: pd.DataFrame) -> pd.DataFrame:
 def _groups(values: pd.Series, keys: pd.Series) -> list[tuple[str, pd.Series]]:
     """``values`` split by ``keys``, in order of first appearance."""
     return [(str(k), g) for k, g in values.groupby(keys.astype(object), sort=False)]
+
+
+def _category_ticks(ax: Axes, positions: np.ndarray, labels: list[str]) -> None:
+    """Tick labels under grouped data, slanted when there are many."""
+    crowded = len(labels) > 4
+    ax.set_xticks(positions, labels, rotation=30 if crowded else 0, ha="right" if crowded else "center")
 
 
 def _scale_cost_axis(ax: Axes, cost: pd.Series) -> None:

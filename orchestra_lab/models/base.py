@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import inspect
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -21,7 +22,8 @@ from typing import Any, ClassVar
 from .._sync import run_sync
 from ..calllog.context import Span, open_span, record_call, wall_clock
 from ..errors import ModelError
-from ..runtime._guards import active_guards
+from ..errors import TimeoutError as CallTimeoutError
+from ..runtime._guards import active_guards, deadline_of, is_timeout_cancel
 from ..types import Request, Response, Usage, as_request
 
 
@@ -81,10 +83,13 @@ async def invoke(model: Model, request: Request) -> Response:
         started = wall_clock()
         t0 = time.perf_counter()
         guards = active_guards() if model.kind == "model" else ()
+        limit = deadline_of(span)
         try:
             for guard in guards:
                 await guard.before_call(model, request)
             response = await model._acomplete(request)
+            if limit is not None and response.latency_s is not None and response.latency_s > limit:
+                raise _timed_out(model, limit, response.latency_s)
         except ModelError as err:
             if err.latency_s is None:
                 err.latency_s = time.perf_counter() - t0
@@ -93,10 +98,17 @@ async def invoke(model: Model, request: Request) -> Response:
                 guard.after_call(model, request, err.cost_usd)
             raise
         except (asyncio.CancelledError, KeyboardInterrupt) as err:
-            _record_failure(model, span, request, attempt_number, started, err, "cancelled", "cancelled")
+            if limit is not None and is_timeout_cancel(err):
+                _record_failure(model, span, request, attempt_number, started, err, "timeout", "error")
+            else:
+                _record_failure(model, span, request, attempt_number, started, err, "cancelled", "cancelled")
+            for guard in guards:
+                guard.after_call(model, request, math.nan)
             raise
         except Exception as err:
             _record_failure(model, span, request, attempt_number, started, err, type(err).__name__, "error")
+            for guard in guards:
+                guard.after_call(model, request, math.nan)
             raise
         if response.latency_s is None:
             response.latency_s = time.perf_counter() - t0
@@ -126,6 +138,15 @@ async def invoke(model: Model, request: Request) -> Response:
             response_text=response.text,
         )
         return response
+
+
+def _timed_out(model: Model, limit: float, latency_s: float) -> CallTimeoutError:
+    return CallTimeoutError(
+        f"{model.name} took {latency_s:.3g}s, more than its {limit:g}s timeout",
+        provider=model.provider,
+        model=model.requested_model,
+        latency_s=limit,
+    )
 
 
 def _record_failure(

@@ -1,16 +1,26 @@
-"""Call guards: run-wide checks every leaf call passes through (budget caps, run-wide limits).
+"""Call guards: run-wide checks every leaf call passes through (budget caps, run-wide limits), and call deadlines.
 
 A guard is entered with :func:`guarded`; :func:`~orchestra_lab.models.base.invoke` awaits ``before_call`` for each
 active guard before a leaf model runs (raising a :class:`~orchestra_lab.errors.ModelError` refuses the call, which
-is logged like any failure) and calls ``after_call`` with the call's cost once it ends.
+is logged like any failure) and calls ``after_call`` with the call's cost once it ends -- ``None`` when nothing was
+billed, NaN when the cost is unknown (the call was cancelled or broke with a non-model error).
+Guards tell calls apart by the running span (``current_span()`` is the same in both hooks).
+
+A deadline (:func:`deadline`, used by :class:`~orchestra_lab.runtime.timeout.Timed`) applies to the next call
+opened inside the block: ``invoke`` fails it with a timeout when its reported latency exceeds the deadline (that is
+how simulated models, which do not sleep, time out) and logs a wall-clock timeout as a timeout rather than a
+cancellation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
+
+from ..calllog.context import Span, current_span
 
 if TYPE_CHECKING:
     from ..models.base import Model
@@ -24,6 +34,11 @@ class CallGuard(Protocol):
 
 
 _GUARDS: contextvars.ContextVar[tuple[CallGuard, ...]] = contextvars.ContextVar("orchestra_lab_guards", default=())
+_DEADLINE: contextvars.ContextVar[tuple[float, Span | None] | None] = contextvars.ContextVar(
+    "orchestra_lab_deadline", default=None
+)
+
+TIMEOUT_CANCEL_MESSAGE = "timed out (orchestra_lab timeout)"
 
 
 def active_guards() -> tuple[CallGuard, ...]:
@@ -38,3 +53,24 @@ def guarded(guard: CallGuard) -> Iterator[CallGuard]:
         yield guard
     finally:
         _GUARDS.reset(token)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """The next call opened inside the block (not the calls it makes) must take at most ``seconds``."""
+    token = _DEADLINE.set((seconds, current_span()))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def deadline_of(span: Span) -> float | None:
+    """The deadline of the call ``span`` is running, if a :func:`deadline` block opened it."""
+    value = _DEADLINE.get()
+    return value[0] if value is not None and value[1] is span.parent else None
+
+
+def is_timeout_cancel(err: BaseException) -> bool:
+    """Whether ``err`` is the cancellation a timeout wrapper sent (``task.cancel(TIMEOUT_CANCEL_MESSAGE)``)."""
+    return isinstance(err, asyncio.CancelledError) and err.args[:1] == (TIMEOUT_CANCEL_MESSAGE,)

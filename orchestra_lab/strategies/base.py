@@ -7,7 +7,7 @@ call log; the strategy composes ``latency_s`` itself (sequential children add, c
 >>> from orchestra_lab import SimulatedModel
 >>> from orchestra_lab.strategies import Fallback
 >>> print(Fallback([SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")], name="fb"))
-Fallback(name='fb', on_errors=(ModelError,), on_status=(), validators=())
+Fallback(name='fb')
 ├── #1 → SimulatedModel('sim/small')
 └── #2 → SimulatedModel('sim/large')
 """
@@ -15,6 +15,7 @@ Fallback(name='fb', on_errors=(ModelError,), on_status=(), validators=())
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -72,12 +73,11 @@ class Strategy(Model):
     def _fail(self, message: str, *, causes: Sequence[BaseException], latency_s: float, decision: str) -> StrategyError:
         """A :class:`StrategyError` for this strategy's row (decision noted, latency composed).
 
-        It keeps the HTTP status of a single cause and is retryable when every cause is.
+        It carries the HTTP status of the last cause and is retryable when every cause is.
         """
         note(decision=decision, reason=message)
         error = StrategyError(f"{self.name}: {message}", causes=list(causes), model=self.name, latency_s=latency_s)
-        statuses = {getattr(c, "status", None) for c in causes}
-        error.status = statuses.pop() if len(statuses) == 1 else None
+        error.status = getattr(causes[-1], "status", None) if causes else None
         error.retryable = bool(causes) and all(getattr(c, "retryable", False) for c in causes)
         return error
 
@@ -140,8 +140,24 @@ def render_tree(model: Model) -> str:
 
 
 def _header(model: Model) -> str:
-    config = {k: v for k, v in model.get_config().items() if not _holds_models(v)}
+    """``Type(name=..., settings that differ from their defaults)``; sub-models are shown as branches instead."""
+    defaults = {k: p.default for k, p in inspect.signature(type(model).__init__).parameters.items()}
+    config = {
+        k: v
+        for k, v in model.get_config().items()
+        if not _holds_models(v) and not _is_default(v, defaults.get(k, inspect.Parameter.empty))
+    }
+    config = ({"name": config.pop("name")} if "name" in config else {}) | config
     return f"{type(model).__name__}({', '.join(f'{k}={_short(v)}' for k, v in config.items())})"
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    if default is inspect.Parameter.empty:
+        return False
+    try:
+        return bool(value == default) or (isinstance(default, tuple) and tuple(value) == default)
+    except (TypeError, ValueError):
+        return False
 
 
 def _holds_models(value: Any) -> bool:

@@ -1,13 +1,4 @@
-"""Fallback: try models in order until one answers acceptably.
-
->>> from orchestra_lab import Request, SimulatedModel
->>> from orchestra_lab.strategies import Fallback
->>> down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
->>> fb = Fallback([down, SimulatedModel.profile("sim/large")])
->>> r = fb(Request.of("What is 2 + 2?", metadata={"expected": 4, "difficulty": 0.1}))
->>> r.text, r.requested_model, r.served_model
-('4', 'fallback', 'sim/large')
-"""
+"""Fallback: try models in order until one answers acceptably."""
 
 from __future__ import annotations
 
@@ -27,6 +18,14 @@ class Fallback(Strategy):
     Each attempt is its own row (a rejected answer's row stays ``ok``; the rejection is in this row's reason).
     An error that is no trigger ends the fallback; when every model fails, a
     :class:`~orchestra_lab.errors.StrategyError` lists the causes. Latency is the sum over attempts.
+
+    >>> from orchestra_lab import Request, SimulatedModel
+    >>> from orchestra_lab.strategies import Fallback
+    >>> down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
+    >>> fb = Fallback([down, SimulatedModel.profile("sim/large")])
+    >>> r = fb(Request.of("What is 2 + 2?", metadata={"expected": 4, "difficulty": 0.1}))
+    >>> r.text, r.requested_model, r.served_model
+    ('4', 'fallback', 'sim/large')
     """
 
     def __init__(
@@ -67,8 +66,10 @@ class Fallback(Strategy):
                 log.append(f"#{i} {model.name} failed ({outcome.describe_error()})")
                 if not self._triggers(outcome.error):
                     raise self._fail(
-                        "; ".join(log) + " -- not a fallback trigger, stopping", causes=causes,
-                        latency_s=latency, decision=f"failed at #{i}",
+                        "; ".join(log) + " -- not a fallback trigger, stopping",
+                        causes=causes,
+                        latency_s=latency,
+                        decision=f"failed at #{i}",
                     )
                 continue
             assert outcome.response is not None

@@ -1,0 +1,47 @@
+"""Experiments and analysis: datasets, scorers, runs, results, replay, plots and exports."""
+
+from __future__ import annotations
+
+from .dataset import Dataset, DatasetError, Item, list_datasets, load_dataset
+from .export import export
+from .replay import (
+    Curve,
+    RecordedOutcomes,
+    RecordedScore,
+    aiq,
+    apgr,
+    baselines,
+    cascade_sweep,
+    cpt,
+    random_mix,
+    threshold_sweep,
+)
+from .results import Comparison, Results
+from .run import Experiment
+from .scorers import LLMJudge, Scorer, as_scorer, default_scorer_for
+
+__all__ = [
+    "Comparison",
+    "Curve",
+    "Dataset",
+    "DatasetError",
+    "Experiment",
+    "Item",
+    "LLMJudge",
+    "RecordedOutcomes",
+    "RecordedScore",
+    "Results",
+    "Scorer",
+    "aiq",
+    "apgr",
+    "as_scorer",
+    "baselines",
+    "cascade_sweep",
+    "cpt",
+    "default_scorer_for",
+    "export",
+    "list_datasets",
+    "load_dataset",
+    "random_mix",
+    "threshold_sweep",
+]

@@ -1,0 +1,412 @@
+"""The results of an experiment: one row per strategy x item x repeat, summarized and compared with numbers.
+
+A run directory holds ``run.json`` (the run's config), ``items.jsonl`` (one line per finished strategy x item x
+repeat) and ``calls.jsonl`` (the call log). :meth:`Results.load` reads one back.
+
+>>> import pandas as pd
+>>> items = pd.DataFrame({"strategy": ["cheap"] * 4 + ["strong"] * 4, "item_id": ["a", "b", "c", "d"] * 2,
+...                       "repeat": 0, "score": [1, 0, 1, 0, 1, 1, 1, 0], "status": "ok",
+...                       "cost_usd": [0.001] * 4 + [0.01] * 4, "latency_s": 0.5, "calls": 1, "cache_hits": 0})
+>>> results = Results(items)
+>>> results.summary()[["n", "score_mean", "cost_usd_total", "cost_usd_per_correct"]]  # doctest: +NORMALIZE_WHITESPACE
+          n  score_mean  cost_usd_total  cost_usd_per_correct
+strategy
+strong    4        0.75           0.040              0.013333
+cheap     4        0.50           0.004              0.002000
+>>> results.frontier().index.tolist()
+['cheap', 'strong']
+>>> results.compare("strong", "cheap").difference.difference
+0.25
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..calllog import CallLog
+from ..calllog.schema import COLUMNS as CALL_COLUMNS
+from ..pricing import usd_to_inr
+from . import stats
+
+ITEMS_FILE = "items.jsonl"
+RUN_FILE = "run.json"
+
+# name, meaning: the columns of Results.items (and the keys of each items.jsonl line)
+ITEM_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("strategy", "key of the strategy in the experiment"),
+    ("item_id", "dataset item id"),
+    ("repeat", "repeat number, 0-based"),
+    ("seed", "request seed of this repeat (empty when the experiment set no seeds)"),
+    ("category", "item category"),
+    ("difficulty", "item difficulty in [0, 1]"),
+    ("input", "the item's input (the prompt)"),
+    ("expected", "the item's expected answer"),
+    ("output", "the strategy's answer text (empty on error)"),
+    ("score", "scorer's score in [0, 1]; 0 when the strategy failed; NaN when unscorable or the scorer failed"),
+    ("status", "ok, error (the strategy raised: score 0) or score_error (answered, but the scorer raised)"),
+    ("error_type", "what failed: the call's error type (rate_limit, strategy, ...) or 'scorer'"),
+    ("error", "error message (keys redacted)"),
+    ("cost_usd", "cost of the strategy call tree in USD (failed but billed attempts included)"),
+    ("cost_inr", "the same in INR at the rate at call time"),
+    ("latency_s", "latency of the strategy call as composed by the strategy"),
+    ("calls", "number of leaf calls in the call tree (model calls and cache hits, failed attempts included)"),
+    ("cache_hits", "leaf calls answered from a cache"),
+    ("call_id", "call id of the top-level (root) call in the call log"),
+    ("finished_at", "when the row was written (UTC)"),
+)
+ITEM_COLUMNS: tuple[str, ...] = tuple(name for name, _ in ITEM_SCHEMA)
+
+# name, meaning: the columns of Results.summary() (one row per strategy, indexed by strategy)
+SUMMARY_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("n", "rows: items x repeats that finished"),
+    ("score_mean", "mean score (errors count 0; NaN scores left out)"),
+    ("score_ci_lo", "lower end of the 95% bootstrap confidence interval of score_mean"),
+    ("score_ci_hi", "upper end of that interval"),
+    ("error_rate", "share of rows whose strategy call failed"),
+    ("cost_usd_total", "total spend in USD (NaN when a price is unknown)"),
+    ("cost_usd_per_item", "mean spend per row in USD"),
+    ("cost_usd_per_correct", "total spend / total score: USD per correct answer (inf when nothing is right)"),
+    ("cost_inr_total", "total spend in INR"),
+    ("cost_inr_per_item", "mean spend per row in INR"),
+    ("cost_inr_per_correct", "INR per correct answer"),
+    ("latency_p50_s", "median latency in seconds"),
+    ("latency_p95_s", "95th percentile latency"),
+    ("latency_p99_s", "99th percentile latency"),
+    ("calls_per_item", "mean number of leaf calls per row"),
+    ("cache_hit_rate", "share of leaf calls answered from a cache"),
+)
+SUMMARY_COLUMNS: tuple[str, ...] = tuple(name for name, _ in SUMMARY_SCHEMA)
+
+_HIGHER_IS_BETTER = ("score_mean",)
+_LOWER_IS_BETTER = (
+    "error_rate",
+    "cost_usd_per_item",
+    "cost_usd_per_correct",
+    "cost_inr_per_item",
+    "cost_inr_per_correct",
+    "latency_p50_s",
+    "latency_p95_s",
+    "latency_p99_s",
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Strategy ``a`` against ``b`` on the items both finished: paired difference and, for pass/fail scores,
+    the exact McNemar test."""
+
+    a: str
+    b: str
+    difference: stats.PairedDifference
+    mcnemar: stats.McNemar | None
+
+    def __repr__(self) -> str:
+        d = self.difference
+        text = (
+            f"{self.a} - {self.b}: {d.difference:+.4f} mean score (95% CI {d.ci_lo:+.4f} to {d.ci_hi:+.4f}) "
+            f"over {d.n} pairs; {self.a} {d.mean_a:.4f}, {self.b} {d.mean_b:.4f}"
+        )
+        if self.mcnemar is not None:
+            m = self.mcnemar
+            text += f"\nexact McNemar: p = {m.p_value:.4g} (only {self.a} right: {m.b}, only {self.b} right: {m.c})"
+        return text
+
+    def _repr_html_(self) -> str:
+        lines = html.escape(repr(self)).replace("\n", "<br>")
+        table = "" if self.mcnemar is None else self.mcnemar.table.to_html()
+        return f"<div><p>{lines}</p>{table}</div>"
+
+
+class Results:
+    """Items, calls and config of one experiment run, with summaries, comparisons and cost projections.
+
+    ``items`` has the columns of :data:`ITEM_SCHEMA` (missing ones are filled empty), ``calls`` is the call-log
+    frame, ``config`` the run's ``run.json``.
+    """
+
+    def __init__(
+        self,
+        items: pd.DataFrame | list[dict[str, Any]],
+        calls: pd.DataFrame | None = None,
+        config: Mapping[str, Any] | None = None,
+        run_dir: str | Path | None = None,
+    ) -> None:
+        self.items = items_frame(items)
+        self.calls = calls if calls is not None else pd.DataFrame(columns=list(CALL_COLUMNS))
+        self.config = dict(config or {})
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Results:
+        """Read a run directory written by :class:`~orchestra_lab.experiments.run.Experiment`."""
+        run_dir = Path(run_dir)
+        config_path = run_dir / RUN_FILE
+        if not config_path.exists():
+            raise FileNotFoundError(f"{config_path}: no run here (expected {RUN_FILE} in the run directory)")
+        log = CallLog.load(run_dir)
+        try:
+            calls = log.to_frame()
+        finally:
+            log.close()
+        return cls(read_item_rows(run_dir / ITEMS_FILE), calls, read_config(config_path), run_dir)
+
+    # -- tables ----------------------------------------------------------------------------------------------
+    @property
+    def strategies(self) -> list[str]:
+        """Strategy keys in the order the experiment listed them (then any others found in the items)."""
+        listed = list(self.config.get("strategies", {}))
+        found = list(dict.fromkeys(self.items["strategy"]))
+        return [s for s in listed if s in found] + [s for s in found if s not in listed]
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Facts about the run, for reports: id, dataset, scorer, library version, creation time."""
+        dataset = self.config.get("dataset", {})
+        facts = {
+            "run_id": self.config.get("run_id"),
+            "dataset": dataset.get("name"),
+            "dataset_size": dataset.get("size"),
+            "scorer": self.config.get("scorer"),
+            "repeats": self.config.get("repeats"),
+            "created_at": self.config.get("created_at"),
+            "library_version": self.config.get("library_version"),
+        }
+        return {k: v for k, v in facts.items() if v is not None}
+
+    def summary(
+        self, *, confidence: float = stats.CONFIDENCE, resamples: int = stats.RESAMPLES, seed: int = 0
+    ) -> pd.DataFrame:
+        """One row per strategy (see :data:`SUMMARY_SCHEMA`), best mean score first, then cheapest per item."""
+        rows = {
+            name: _summarize(group, confidence=confidence, resamples=resamples, seed=seed)
+            for name, group in self.items.groupby("strategy", sort=False)
+        }
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_COLUMNS))
+        frame.index.name = "strategy"
+        frame["n"] = frame["n"].astype("int64")
+        return frame.sort_values(["score_mean", "cost_usd_per_item"], ascending=[False, True], kind="stable")
+
+    def frontier(self) -> pd.DataFrame:
+        """Summary rows of the Pareto-optimal strategies on (cost per item in USD, mean score), cheapest first.
+
+        A strategy is off the frontier when another costs no more and scores no less, and is better on one.
+        """
+        from .plots import pareto_front
+
+        summary = self.summary()
+        on_front = pareto_front(summary, "cost_usd_per_item", "score_mean")
+        return summary[on_front].sort_values(["cost_usd_per_item", "score_mean"], ascending=[True, False])
+
+    def plot_frontier(self, currency: str = "USD", ax: Any = None) -> Any:
+        """Cost-quality scatter with the Pareto frontier marked (a matplotlib Figure)."""
+        from .plots import frontier
+
+        return frontier(self.summary(), currency=currency, ax=ax)
+
+    def plot_latency(self, ax: Any = None) -> Any:
+        """Latency distribution per strategy (a matplotlib Figure)."""
+        from .plots import latency
+
+        return latency(self.items, ax=ax)
+
+    def plot_by_category(self, ax: Any = None) -> Any:
+        """Mean score per category and strategy (a matplotlib Figure)."""
+        from .plots import by_category
+
+        return by_category(self.items, ax=ax)
+
+    def export(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
+        """Write the summary as CSV, Markdown, HTML report, JSON, Parquet or LaTeX (by suffix or ``format``)."""
+        from .export import export
+
+        return export(self, path, format, **options)
+
+    def compare(
+        self, a: str, b: str, *, confidence: float = stats.CONFIDENCE, resamples: int = stats.RESAMPLES, seed: int = 0
+    ) -> Comparison:
+        """Strategy ``a`` against ``b`` on the (item, repeat) pairs both finished with a score.
+
+        The difference is ``mean(a) - mean(b)`` with a paired bootstrap CI; when every score is 0 or 1 the exact
+        McNemar test is added.
+        """
+        pairs = self._pairs(a, b)
+        difference = stats.paired_difference(
+            pairs["score_a"], pairs["score_b"], confidence=confidence, resamples=resamples, seed=seed
+        )
+        binary = stats.is_pass_fail(pairs["score_a"]) and stats.is_pass_fail(pairs["score_b"])
+        test = stats.mcnemar(pairs["score_a"], pairs["score_b"], names=(a, b)) if binary else None
+        return Comparison(a, b, difference, test)
+
+    def project_cost(
+        self, requests_per_day: float, *, currency: Literal["INR", "USD"] = "INR", days: int = 30
+    ) -> pd.DataFrame:
+        """What each strategy would cost at ``requests_per_day`` over ``days``, from its mean cost per item.
+
+        Columns (``<cur>`` is ``inr`` or ``usd``): ``requests``, ``cost_<cur>_per_request``, ``cost_<cur>_per_day``,
+        ``cost_<cur>_total``; cheapest first.
+        """
+        cur = currency.lower()
+        if cur not in ("inr", "usd"):
+            raise ValueError(f"currency: {currency!r} is not 'INR' or 'USD'")
+        if not requests_per_day > 0 or not days > 0:
+            raise ValueError(f"requests_per_day ({requests_per_day!r}) and days ({days!r}) must be positive")
+        per_request = self.summary()[f"cost_{cur}_per_item"]
+        frame = pd.DataFrame(
+            {
+                "requests": requests_per_day * days,
+                f"cost_{cur}_per_request": per_request,
+                f"cost_{cur}_per_day": per_request * requests_per_day,
+                f"cost_{cur}_total": per_request * requests_per_day * days,
+            }
+        )
+        return frame.sort_values(f"cost_{cur}_total", kind="stable")
+
+    # -- display ---------------------------------------------------------------------------------------------
+    def _headline(self) -> str:
+        items = self.items
+        errors = int((items["status"] == "error").sum())
+        spend = items["cost_usd"].sum(min_count=1)
+        spend_text = "unknown" if math.isnan(spend) else f"${spend:.4f} (₹{usd_to_inr(spend):.2f})"
+        return (
+            f"Results(run_id={self.config.get('run_id')!r}): {items['item_id'].nunique()} items x "
+            f"{items['strategy'].nunique()} strategies x {max(1, items['repeat'].nunique())} repeats = "
+            f"{len(items)} rows, {errors} errors, spend {spend_text}"
+        )
+
+    def __repr__(self) -> str:
+        if self.items.empty:
+            return self._headline()
+        return self._headline() + "\n" + self.summary().to_string(float_format=lambda v: f"{v:.4g}")
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{html.escape(self._headline())}</b></p>"
+        if self.items.empty:
+            return head
+        styled = (
+            self.summary()
+            .style.format(precision=4, na_rep="")
+            .highlight_max(subset=list(_HIGHER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
+            .highlight_min(subset=list(_LOWER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
+            .set_caption("best in column highlighted; CI = 95% bootstrap interval of the mean score")
+        )
+        return head + styled.to_html()
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _pairs(self, a: str, b: str) -> pd.DataFrame:
+        known = self.strategies
+        for name in (a, b):
+            if name not in known:
+                raise KeyError(f"no strategy {name!r} in these results; they have {known}")
+        keys = ["item_id", "repeat"]
+        left = self.items.loc[self.items["strategy"] == a, [*keys, "score"]].rename(columns={"score": "score_a"})
+        right = self.items.loc[self.items["strategy"] == b, [*keys, "score"]].rename(columns={"score": "score_b"})
+        return left.merge(right, on=keys, how="inner")
+
+
+def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: int) -> dict[str, float]:
+    scores = group["score"].to_numpy(dtype="float64")
+    latency = group["latency_s"].to_numpy(dtype="float64")
+    calls = group["calls"].to_numpy(dtype="float64")
+    lo, hi = stats.bootstrap_ci(scores, confidence=confidence, resamples=resamples, seed=seed)
+    correct = np.nansum(scores)
+    row: dict[str, float] = {
+        "n": len(group),
+        "score_mean": _nanmean(scores),
+        "score_ci_lo": lo,
+        "score_ci_hi": hi,
+        "error_rate": float((group["status"] == "error").mean()),
+    }
+    for cur in ("usd", "inr"):
+        total = float(group[f"cost_{cur}"].sum(skipna=False))  # an unknown price keeps the total unknown
+        row |= {
+            f"cost_{cur}_total": total,
+            f"cost_{cur}_per_item": total / len(group),
+            f"cost_{cur}_per_correct": total / correct if correct > 0 else math.inf,
+        }
+    p50, p95, p99 = _percentiles(latency, [50, 95, 99])
+    total_calls = np.nansum(calls)
+    row |= {
+        "latency_p50_s": p50,
+        "latency_p95_s": p95,
+        "latency_p99_s": p99,
+        "calls_per_item": _nanmean(calls),
+        "cache_hit_rate": float(np.nansum(group["cache_hits"].to_numpy(dtype="float64")) / total_calls)
+        if total_calls > 0
+        else math.nan,
+    }
+    return row
+
+
+def _nanmean(x: np.ndarray) -> float:
+    finite = x[~np.isnan(x)]
+    return float(finite.mean()) if finite.size else math.nan
+
+
+def _percentiles(x: np.ndarray, qs: list[float]) -> list[float]:
+    finite = x[~np.isnan(x)]
+    return [float(v) for v in np.percentile(finite, qs)] if finite.size else [math.nan] * len(qs)
+
+
+# -- the run directory's files ---------------------------------------------------------------------------------
+
+_FLOAT_COLUMNS = ("score", "cost_usd", "cost_inr", "latency_s")
+_COUNT_COLUMNS = ("repeat", "calls", "cache_hits")
+
+
+def items_frame(rows: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
+    """Item rows as a typed frame with the :data:`ITEM_SCHEMA` columns first (one row per strategy x item x repeat).
+
+    ``cost_inr`` is filled from ``cost_usd`` where missing; a duplicated (strategy, item, repeat) keeps its first row.
+    """
+    frame = pd.DataFrame(rows).copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+    for column in ITEM_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    for column in _FLOAT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["cost_inr"] = frame["cost_inr"].fillna(frame["cost_usd"].map(usd_to_inr))
+    for column in _COUNT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0).astype("int64")
+    frame["strategy"] = frame["strategy"].astype(str)
+    frame["item_id"] = frame["item_id"].astype(str)
+    frame["finished_at"] = pd.to_datetime(frame["finished_at"], unit="s", utc=True)
+    frame = frame.drop_duplicates(["strategy", "item_id", "repeat"], keep="first")
+    extra = [c for c in frame.columns if c not in ITEM_COLUMNS]
+    return frame[[*ITEM_COLUMNS, *extra]].reset_index(drop=True)
+
+
+def read_item_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of an ``items.jsonl`` (a partly written last line, left by a killed process, is skipped)."""
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if lineno == len(lines):
+                warnings.warn(f"{path}:{lineno}: ignoring a partly written last row", stacklevel=2)
+                break
+            raise ValueError(f"{path}:{lineno}: not a JSON item row") from None
+    return rows
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The ``run.json`` of a run directory."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None

@@ -1,0 +1,523 @@
+"""Run strategies over a dataset: every strategy on every item, each call logged and scored, resumable.
+
+A run lives in a run directory (default ``./orchestra_runs/<run_id>``): ``calls.jsonl`` (the call log),
+``items.jsonl`` (one line per finished strategy x item x repeat, written as it finishes) and ``run.json`` (the
+config). Running again with the same ``run_id`` or ``run_dir`` resumes: what finished is not asked again, so nothing
+finished is paid twice. A strategy that fails on an item gives an item row with ``status="error"`` and score 0;
+only an interruption (``KeyboardInterrupt``, cancellation) stops the run.
+
+>>> import tempfile
+>>> from orchestra_lab import SimulatedModel
+>>> data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i, "difficulty": 0.5} for i in range(20)]
+>>> experiment = Experiment(
+...     data,
+...     {"small": SimulatedModel.profile("sim/small"), "large": SimulatedModel.profile("sim/large")},
+...     scorer="exact",
+...     run_dir=tempfile.mkdtemp(),
+...     progress=False,
+... )
+>>> results = experiment.run()
+>>> results.summary().index.tolist(), len(results.items)
+(['large', 'small'], 40)
+>>> len(experiment.run().items)  # a second run resumes: nothing left to ask
+40
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import json
+import math
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .._secrets import redact
+from .._sync import run_sync
+from ..calllog import CallLog
+from ..calllog.context import label
+from ..errors import BudgetExceededError, StrategyError
+from ..models.base import Model
+from ..pricing import usd_to_inr
+from ..runtime.budget import Budget
+from .dataset import Dataset, Item, load_dataset
+from .results import ITEMS_FILE, RUN_FILE, Results, read_config, read_item_rows
+from .scorers import as_scorer, default_scorer_for
+
+RUNS_DIR = "orchestra_runs"
+
+OnResult = Callable[[dict[str, Any]], None]
+
+
+class Experiment:
+    """Every strategy over every item (x ``repeats``), with bounded concurrency, logged into one run directory.
+
+    ``strategies`` is a mapping ``{key: model}`` or a list of models (keyed by their names). ``scorer`` is a
+    scorer, a scorer name or a callable ``(output, expected) -> bool | float`` (see
+    :func:`~orchestra_lab.experiments.scorers.as_scorer`); by default one suited to the dataset. ``seeds`` gives one
+    request seed per repeat (``repeats`` then defaults to ``len(seeds)``). ``system`` and ``params`` (temperature,
+    max_tokens...) go into every request. ``max_spend_usd`` / ``max_spend_inr`` cap the run's total spend, earlier
+    sessions of a resumed run included, with a :class:`~orchestra_lab.runtime.budget.Budget`: a call that could
+    pass the cap is refused and the run stops with a warning -- run again with a higher cap to continue (set
+    ``params={"max_tokens": ...}`` so a call's worst case is close to its real cost). ``concurrency`` workers run
+    the jobs. ``on_result(row)`` is called with each item row as it is written (e.g. by a live dashboard); an
+    exception it raises stops the run, keeping what finished.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        strategies: Mapping[str, Model] | Sequence[Model],
+        scorer: Any = None,
+        *,
+        repeats: int = 1,
+        seeds: Sequence[int] | None = None,
+        concurrency: int = 8,
+        max_spend_usd: float | None = None,
+        max_spend_inr: float | None = None,
+        run_dir: str | Path | None = None,
+        run_id: str | None = None,
+        progress: bool = True,
+        system: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        on_result: OnResult | None = None,
+    ) -> None:
+        self.dataset: Dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+        self.strategies = _keyed(strategies)
+        self.scorer = default_scorer_for(self.dataset) if scorer is None else as_scorer(scorer)
+        self.seeds = _seeds_per_repeat(repeats, seeds)
+        self.repeats = len(self.seeds)
+        self.params = dict(params or {})
+        if seeds is not None and "seed" in self.params:
+            raise ValueError("params['seed'] and seeds=... both set the request seed; pass one of them")
+        if concurrency < 1:
+            raise ValueError(f"concurrency: {concurrency!r} must be at least 1")
+        if max_spend_usd is not None and max_spend_inr is not None:
+            raise ValueError("pass max_spend_usd or max_spend_inr, not both")
+        for cap in (max_spend_usd, max_spend_inr):
+            if cap is not None and not cap >= 0:
+                raise ValueError(f"spend cap: {cap!r} must be a non-negative number")
+        self.concurrency = concurrency
+        self.max_spend_usd = max_spend_usd
+        self.max_spend_inr = max_spend_inr
+        self.run_id, self.run_dir = _locate_run(run_id, run_dir)
+        self.progress = progress
+        self.system = system
+        self.on_result = on_result
+        self._task: asyncio.Task[Results] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Experiment(dataset={self.dataset.name!r} ({len(self.dataset)} items), "
+            f"strategies={list(self.strategies)}, "
+            f"scorer={getattr(self.scorer, 'name', self.scorer)!r}, repeats={self.repeats}, "
+            f"run_dir={str(self.run_dir)!r})"
+        )
+
+    # -- running ---------------------------------------------------------------------------------------------
+    def run(self) -> Results:
+        """Run (or resume) the experiment and return its :class:`Results`; works inside Jupyter too."""
+        try:
+            return run_sync(self.arun())
+        except BaseException:
+            self._cancel_leftover()
+            raise
+
+    async def arun(self) -> Results:
+        """Async :meth:`run`."""
+        config = self._config()
+        self._task = asyncio.current_task()
+        store = _ItemStore(self.run_dir)
+        log = _RunLog(self.run_dir, run_id=self.run_id)
+        try:
+            _write_config(self.run_dir / RUN_FILE, config)
+            every = list(self._jobs())
+            jobs = [job for job in every if job.key not in store.finished]
+            state = _RunState(total=len(every), done=len(every) - len(jobs))
+            budget = self._budget(log)
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(log)
+                if budget is not None:
+                    stack.enter_context(budget)
+                state.bar = stack.enter_context(_progress_bar(self.progress, state))
+                await self._work(jobs, store, log, state)
+            if state.stopped_by_budget:
+                warnings.warn(_budget_message(state), stacklevel=2)
+            return Results(store.rows, log.to_frame(), config, self.run_dir)
+        finally:
+            log.close()
+            store.close()
+            self._task = None
+
+    async def _work(self, jobs: list[_Job], store: _ItemStore, log: CallLog, state: _RunState) -> None:
+        pending = iter(jobs)
+
+        async def worker() -> None:
+            for job in pending:  # one shared iterator: each job is taken by exactly one worker
+                if state.stopped_by_budget:
+                    return
+                await self._run_job(job, store, log, state)
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(jobs)))]
+        try:
+            await asyncio.gather(*workers)
+        except _Interrupted as stop:
+            raise stop.original from None
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _run_job(self, job: _Job, store: _ItemStore, log: CallLog, state: _RunState) -> None:
+        try:
+            row = await self._item_row(job, log)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            raise _Interrupted(exc) from exc
+        if row is None:
+            state.stopped_by_budget = True
+            return
+        store.append(row)
+        state.record(row)
+        if self.on_result is not None:
+            self.on_result(row)
+
+    async def _item_row(self, job: _Job, log: CallLog) -> dict[str, Any] | None:
+        """Ask the strategy, score the answer: the item row (``None`` when the spend cap refused the call)."""
+        seed = {} if job.seed is None else {"seed": job.seed}
+        request = job.item.to_request(system=self.system, **self.params, **seed)
+        tree = _CallTree()
+        token = _TREE.set(tree)
+        try:
+            with label(job.strategy):
+                response = await self.strategies[job.strategy].acomplete(request)
+        except Exception as err:
+            return None if _refused_by_budget(err) else job.row(tree, output=None, score=0.0, status="error")
+        finally:
+            _TREE.reset(token)  # calls a judge makes while scoring are not part of the strategy's tree
+        return await self._scored_row(job, tree, response.text, log)
+
+    async def _scored_row(self, job: _Job, tree: _CallTree, output: str, log: CallLog) -> dict[str, Any]:
+        try:
+            score = _checked_score(await self.scorer.ascore(output, job.item))
+        except Exception as err:
+            return job.row(tree, output=output, score=math.nan, status="score_error", error=err)
+        if not math.isnan(score) and tree.root is not None:
+            log.set_score(tree.root["call_id"], score)
+        return job.row(tree, output=output, score=score, status="ok")
+
+    def _jobs(self) -> Iterator[_Job]:
+        """Repeat, then item, then strategy: a run stopped midway has every strategy on about the same items."""
+        for repeat, seed in enumerate(self.seeds):
+            for item in self.dataset:
+                for key in self.strategies:
+                    yield _Job(key, item, repeat, seed)
+
+    def _budget(self, log: CallLog) -> Budget | None:
+        """The run's spend cap less what earlier sessions of this run spent."""
+        if self.max_spend_usd is not None:
+            return Budget(max_usd=max(0.0, self.max_spend_usd - _spent_usd(log)))
+        if self.max_spend_inr is not None:
+            return Budget(max_inr=max(0.0, self.max_spend_inr - usd_to_inr(_spent_usd(log))))
+        return None
+
+    def _cancel_leftover(self) -> None:
+        """After an interruption that escaped the event loop, cancel the run so no call keeps going."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            run_sync(asyncio.wait([task]))
+
+    def _config(self) -> dict[str, Any]:
+        from .. import __version__
+
+        previous = read_config(self.run_dir / RUN_FILE) if (self.run_dir / RUN_FILE).exists() else {}
+        config = {
+            "run_id": self.run_id,
+            "created_at": _now_iso(),
+            "library_version": __version__,
+            "dataset": {"name": self.dataset.name, "size": len(self.dataset)},
+            "strategies": {key: repr(model) for key, model in self.strategies.items()},
+            "scorer": getattr(self.scorer, "name", repr(self.scorer)),
+            "repeats": self.repeats,
+            "seeds": None if self.seeds == (None,) * self.repeats else list(self.seeds),
+            "concurrency": self.concurrency,
+            "system": self.system,
+            "params": self.params,
+            "max_spend_usd": self.max_spend_usd,
+            "max_spend_inr": self.max_spend_inr,
+        }
+        _check_resumable(previous, config, self.run_dir / RUN_FILE)
+        return config | {
+            "created_at": previous.get("created_at", config["created_at"]),
+            "strategies": previous.get("strategies", {}) | config["strategies"],
+            "sessions": [*previous.get("sessions", []), config["created_at"]],
+        }
+
+
+# -- jobs and rows -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    strategy: str
+    item: Item
+    repeat: int
+    seed: int | None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.strategy, str(self.item.id), self.repeat)
+
+    def row(
+        self, tree: _CallTree, *, output: str | None, score: float, status: str, error: Exception | None = None
+    ) -> dict[str, Any]:
+        """The item row: the item, the answer and score, and cost/latency/calls read off the call tree."""
+        root = tree.root or {}
+        item = self.item
+        failed = root.get("status", "ok") != "ok"
+        return {
+            "strategy": self.strategy,
+            "item_id": str(item.id),
+            "repeat": self.repeat,
+            "seed": self.seed,
+            "category": item.category,
+            "difficulty": item.difficulty,
+            "input": item.input,
+            "expected": item.expected,
+            "output": output,
+            "score": score,
+            "status": status,
+            "error_type": "scorer" if error is not None else root.get("error_type") if failed else None,
+            "error": redact(f"{type(error).__name__}: {error}") if error is not None else root.get("error"),
+            "cost_usd": root.get("cost_usd"),
+            "cost_inr": root.get("cost_inr"),
+            "latency_s": root.get("latency_s"),
+            "calls": tree.leaf_calls(),
+            "cache_hits": tree.cache_hits(),
+            "call_id": root.get("call_id"),
+            "finished_at": time.time(),
+        }
+
+
+def _checked_score(value: Any) -> float:
+    score = float(value)
+    if not (math.isnan(score) or 0.0 <= score <= 1.0):
+        raise ValueError(f"the scorer returned {value!r}; scores must be in [0, 1] (NaN for unscorable)")
+    return score
+
+
+class _CallTree:
+    """The call-log rows recorded while one job ran: its root call and every descendant."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    @property
+    def root(self) -> dict[str, Any] | None:
+        return next((row for row in self.rows if row.get("parent_id") is None), None)
+
+    def _leaves(self) -> list[dict[str, Any]]:
+        parents = {row.get("parent_id") for row in self.rows}
+        return [row for row in self.rows if row["call_id"] not in parents]
+
+    def leaf_calls(self) -> int:
+        return len(self._leaves())
+
+    def cache_hits(self) -> int:
+        return sum(bool(row.get("cache_hit")) for row in self._leaves())
+
+
+_TREE: contextvars.ContextVar[_CallTree | None] = contextvars.ContextVar("orchestra_lab_job_tree", default=None)
+
+
+class _RunLog(CallLog):
+    """The run's call log; it also hands each row to the job whose call tree it belongs to (by context)."""
+
+    def record(self, row: dict[str, Any]) -> None:
+        super().record(row)
+        tree = _TREE.get()
+        if tree is not None:
+            tree.rows.append(row)
+
+
+class _Interrupted(Exception):
+    """Carries a KeyboardInterrupt / SystemExit out of a worker: asyncio would otherwise unwind the event loop
+    with the other workers still pending."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
+
+
+def _refused_by_budget(err: BaseException) -> bool:
+    """Whether the spend cap refused a call this error came from (directly or through a strategy)."""
+    if isinstance(err, BudgetExceededError):
+        return True
+    causes = list(err.causes) if isinstance(err, StrategyError) else []
+    causes += [c for c in (err.__cause__, err.__context__) if c is not None]
+    return any(_refused_by_budget(cause) for cause in causes)
+
+
+# -- spend cap ---------------------------------------------------------------------------------------------------
+
+
+def _spent_usd(log: CallLog) -> float:
+    """Spend recorded in the log so far (top-level rows hold the cost of their whole tree)."""
+    frame = log.to_frame()
+    return float(frame.loc[frame["parent_id"].isna(), "cost_usd"].sum())
+
+
+def _budget_message(state: _RunState) -> str:
+    return (
+        f"spend cap reached: {state.done} of {state.total} strategy x item x repeat finished. "
+        "Run again with the same run_id and a higher cap (or none) to continue; finished items are not re-run."
+    )
+
+
+# -- progress ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _RunState:
+    total: int
+    done: int
+    spent_usd: float = 0.0
+    errors: int = 0
+    stopped_by_budget: bool = False
+    bar: Any = field(default=None, repr=False)
+
+    def record(self, row: Mapping[str, Any]) -> None:
+        self.done += 1
+        cost = row.get("cost_usd")
+        self.spent_usd += cost if cost is not None and not math.isnan(cost) else 0.0
+        self.errors += row["status"] != "ok"
+        if self.bar is not None:
+            self.bar.set_postfix(spent=f"${self.spent_usd:.4f}", errors=self.errors, refresh=False)
+            self.bar.update(1)
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, state: _RunState) -> Iterator[Any]:
+    """A tqdm.auto bar (a widget in notebooks, text elsewhere), or ``None`` when not ``enabled``."""
+    if not enabled:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=state.total, initial=state.done, desc="experiment", unit="item")
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+# -- run directory -----------------------------------------------------------------------------------------------
+
+
+class _ItemStore:
+    """``items.jsonl``: the rows finished so far, and new rows appended (and flushed) one by one."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path = run_dir / ITEMS_FILE
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a torn last line is expected after a kill; it is dropped below
+            self.rows = read_item_rows(path)
+        _drop_torn_tail(path)
+        self.finished = {(row["strategy"], str(row["item_id"]), int(row["repeat"])) for row in self.rows}
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def append(self, row: dict[str, Any]) -> None:
+        self._file.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+        self._file.flush()
+        self.rows.append(row)
+        self.finished.add((row["strategy"], row["item_id"], row["repeat"]))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a partly written last line (no newline: the process died mid-write) so appends start clean."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def _write_config(path: Path, config: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config, indent=2, default=_json_default, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _check_resumable(previous: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:
+    """A run can only be resumed on the same dataset and scorer (rows must stay comparable)."""
+    checks = [("dataset", previous.get("dataset", {}).get("name"), config["dataset"]["name"])]
+    checks.append(("scorer", previous.get("scorer"), config["scorer"]))
+    for what, before, now in checks:
+        if before is not None and before != now:
+            raise ValueError(
+                f"{path}: run {config['run_id']!r} was made with {what} {before!r}, not {now!r}; "
+                "use a new run_id (or run_dir) for a different setup"
+            )
+
+
+def _locate_run(run_id: str | None, run_dir: str | Path | None) -> tuple[str, Path]:
+    """(run_id, run_dir): given, read from an existing ``run.json``, or made (``./orchestra_runs/<run_id>``)."""
+    if run_dir is not None:
+        path = Path(run_dir)
+        if run_id is None and (path / RUN_FILE).exists():
+            run_id = read_config(path / RUN_FILE).get("run_id")
+        return run_id or path.name, path
+    run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    return run_id, Path(RUNS_DIR) / run_id
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _keyed(strategies: Mapping[str, Model] | Sequence[Model]) -> dict[str, Model]:
+    if isinstance(strategies, Mapping):
+        keyed = {str(key): model for key, model in strategies.items()}
+    else:
+        keyed = {}
+        for model in strategies:
+            if model.name in keyed:
+                raise ValueError(f"two strategies are named {model.name!r}: pass a dict {{key: model}} to name them")
+            keyed[model.name] = model
+    if not keyed:
+        raise ValueError("strategies: give at least one model or strategy")
+    for key, model in keyed.items():
+        if not isinstance(model, Model):
+            raise TypeError(f"strategies[{key!r}]: expected a Model, got {type(model).__name__}")
+    return keyed
+
+
+def _seeds_per_repeat(repeats: int, seeds: Sequence[int] | None) -> tuple[int | None, ...]:
+    if seeds is None:
+        if repeats < 1:
+            raise ValueError(f"repeats: {repeats!r} must be at least 1")
+        return (None,) * repeats
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds: give at least one seed (or leave seeds=None)")
+    if repeats not in (1, len(seeds)):
+        raise ValueError(f"repeats={repeats} but {len(seeds)} seeds: give one seed per repeat")
+    return seeds

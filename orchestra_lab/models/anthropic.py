@@ -1,0 +1,78 @@
+"""Anthropic's Messages API (``POST /v1/messages``).
+
+>>> from orchestra_lab.models.anthropic import Anthropic
+>>> m = Anthropic("claude-haiku-4-5")
+>>> m.name, m.api_key_env, m.max_tokens
+('anthropic/claude-haiku-4-5', 'ANTHROPIC_API_KEY', 1024)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._secrets import Secret
+from ..pricing import Price
+from ..types import Request
+from ._http import Answer, HttpCall, HttpModel, MalformedAnswer, checked_timeout, dig, token_count, translate_params
+
+# Request params renamed to the Messages API's fields; seed is not supported there and is left out.
+_PARAM_NAMES: dict[str, str | None] = {"stop": "stop_sequences", "seed": None}
+
+
+class Anthropic(HttpModel):
+    """A Claude model over the Messages API.
+
+    System messages go to the top-level ``system`` field; ``max_tokens`` (required by the API) is the request's,
+    else the constructor's default. The answer is the concatenation of the response's text blocks.
+    Generation params not in :class:`~orchestra_lab.types.Request` (``top_k``...) go in as they are.
+    """
+
+    provider = "anthropic"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key_env: str | None = "ANTHROPIC_API_KEY",
+        base_url: str = "https://api.anthropic.com",
+        name: str | None = None,
+        price: Price | None = None,
+        timeout_s: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+        max_tokens: int = 1024,
+        api_version: str = "2023-06-01",
+    ) -> None:
+        self.model = model
+        self.api_key_env = api_key_env
+        self.base_url = base_url.rstrip("/")
+        self.name = name or f"anthropic/{model}"
+        self.price = price
+        self.timeout_s = checked_timeout(timeout_s)
+        self.headers = headers
+        self.max_tokens = max_tokens
+        self.api_version = api_version
+
+    def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
+        headers = {"anthropic-version": self.api_version} | ({"x-api-key": key.reveal()} if key is not None else {})
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "messages": [m.as_dict() for m in request.messages if m.role != "system"],
+        }
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        if system:
+            body["system"] = system
+        body |= translate_params(request.params(), _PARAM_NAMES)
+        return HttpCall(f"{self.base_url}/v1/messages", headers, body)
+
+    def _answer(self, body: dict[str, Any]) -> Answer:
+        texts = [block["text"] for block in body["content"] if block.get("type") == "text"]
+        stop_reason = body.get("stop_reason")
+        if not texts:
+            raise MalformedAnswer(f"the answer has no text block, stop_reason={stop_reason!r}")
+        served = body.get("model")
+        return Answer("".join(texts), served if isinstance(served, str) else None, stop_reason)
+
+    def _usage(self, body: dict[str, Any]) -> tuple[int | None, int | None]:
+        return token_count(dig(body, "usage", "input_tokens")), token_count(dig(body, "usage", "output_tokens"))

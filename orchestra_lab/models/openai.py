@@ -1,0 +1,172 @@
+"""OpenAI chat completions -- and every server that speaks them: Groq, Together, OpenRouter, Ollama, vLLM,
+llama.cpp and LM Studio, through presets.
+
+The key is read from the environment variable named by ``api_key_env`` (or Colab secrets) when a call is made;
+local servers need none and cost nothing.
+
+>>> from orchestra_lab.models.openai import OpenAICompatible
+>>> m = OpenAICompatible.groq("llama-3.1-8b-instant")
+>>> m.name, m.base_url, m.api_key_env
+('groq/llama-3.1-8b-instant', 'https://api.groq.com/openai/v1', 'GROQ_API_KEY')
+>>> "api_key_env='GROQ_API_KEY'" in repr(m)
+True
+>>> OpenAICompatible.ollama("llama3.2").price.input_per_1m
+0.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._secrets import Secret
+from ..pricing import Price
+from ..types import Request
+from ._http import Answer, HttpCall, HttpModel, MalformedAnswer, checked_timeout, dig, token_count, translate_params
+
+OPENAI_URL = "https://api.openai.com/v1"
+LOCAL_PRICE = Price(0.0, 0.0, "local server", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """Where an OpenAI-compatible service lives, which env var holds its key and how it names ``max_tokens``."""
+
+    base_url: str
+    api_key_env: str | None
+    max_tokens_field: str = "max_tokens"
+    price: Price | None = None
+
+
+PRESETS: dict[str, Preset] = {
+    "openai": Preset(OPENAI_URL, "OPENAI_API_KEY", "max_completion_tokens"),
+    "groq": Preset("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "together": Preset("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "openrouter": Preset("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    "ollama": Preset("http://localhost:11434/v1", None, price=LOCAL_PRICE),
+    "vllm": Preset("http://localhost:8000/v1", None, price=LOCAL_PRICE),
+    "llamacpp": Preset("http://localhost:8080/v1", None, price=LOCAL_PRICE),
+    "lmstudio": Preset("http://localhost:1234/v1", None, price=LOCAL_PRICE),
+}
+
+
+class OpenAICompatible(HttpModel):
+    """A model behind an OpenAI-style ``POST {base_url}/chat/completions``.
+
+    ``price`` overrides the price table for this model (local servers: 0). ``headers`` are added to every
+    request (e.g. OpenRouter's ``HTTP-Referer``); never put a key there, name its variable in ``api_key_env``.
+    ``max_tokens_field`` is what the server calls the output cap (OpenAI: ``max_completion_tokens``).
+    Generation params not in :class:`~orchestra_lab.types.Request` (``response_format``...) go in as they are.
+    """
+
+    provider = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = OPENAI_URL,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        name: str | None = None,
+        price: Price | None = None,
+        timeout_s: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+        max_tokens_field: str = "max_completion_tokens",
+    ) -> None:
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.name = name or f"{_service_label(self.base_url)}/{model}"
+        self.price = price
+        self.timeout_s = checked_timeout(timeout_s)
+        self.headers = headers
+        self.max_tokens_field = max_tokens_field
+
+    @classmethod
+    def preset(cls, service: str, model: str, **overrides: Any) -> OpenAICompatible:
+        """``model`` on a known service (see :data:`PRESETS`), named ``service/model``; any argument can be overridden.
+
+        >>> OpenAICompatible.preset("vllm", "Qwen/Qwen2.5-7B-Instruct", base_url="http://gpu-box:8000/v1").name
+        'vllm/Qwen/Qwen2.5-7B-Instruct'
+        """
+        try:
+            p = PRESETS[service]
+        except KeyError:
+            raise ValueError(f"unknown service {service!r}; choose from {sorted(PRESETS)}") from None
+        config = {
+            "base_url": p.base_url,
+            "api_key_env": p.api_key_env,
+            "name": f"{service}/{model}",
+            "price": p.price,
+            "max_tokens_field": p.max_tokens_field,
+        }
+        return cls(model, **(config | overrides))
+
+    @classmethod
+    def openai(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """OpenAI (key in ``OPENAI_API_KEY``)."""
+        return cls.preset("openai", model, **overrides)
+
+    @classmethod
+    def groq(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """Groq (key in ``GROQ_API_KEY``)."""
+        return cls.preset("groq", model, **overrides)
+
+    @classmethod
+    def together(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """Together AI (key in ``TOGETHER_API_KEY``)."""
+        return cls.preset("together", model, **overrides)
+
+    @classmethod
+    def openrouter(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """OpenRouter (key in ``OPENROUTER_API_KEY``); model ids look like ``openai/gpt-4o-mini``."""
+        return cls.preset("openrouter", model, **overrides)
+
+    @classmethod
+    def ollama(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """A local Ollama server (no key, free)."""
+        return cls.preset("ollama", model, **overrides)
+
+    @classmethod
+    def vllm(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """A local vLLM server (no key, free)."""
+        return cls.preset("vllm", model, **overrides)
+
+    @classmethod
+    def llamacpp(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """A local llama.cpp server (no key, free)."""
+        return cls.preset("llamacpp", model, **overrides)
+
+    @classmethod
+    def lmstudio(cls, model: str, **overrides: Any) -> OpenAICompatible:
+        """A local LM Studio server (no key, free)."""
+        return cls.preset("lmstudio", model, **overrides)
+
+    def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
+        headers = {"Authorization": f"Bearer {key.reveal()}"} if key is not None else {}
+        body = {"model": self.model, "messages": [m.as_dict() for m in request.messages]}
+        body |= translate_params(request.params(), {"max_tokens": self.max_tokens_field})
+        return HttpCall(f"{self.base_url}/chat/completions", headers, body)
+
+    def _answer(self, body: dict[str, Any]) -> Answer:
+        choices = body.get("choices")
+        if not choices:
+            raise MalformedAnswer("the answer has no choices")
+        choice = choices[0]
+        content = choice["message"].get("content")
+        finish_reason = choice.get("finish_reason")
+        if not isinstance(content, str):
+            refused = " (the model refused)" if choice["message"].get("refusal") else ""
+            raise MalformedAnswer(f"the answer has no text, finish_reason={finish_reason!r}{refused}")
+        served = body.get("model")
+        return Answer(content, served if isinstance(served, str) else None, finish_reason)
+
+    def _usage(self, body: dict[str, Any]) -> tuple[int | None, int | None]:
+        return token_count(dig(body, "usage", "prompt_tokens")), token_count(dig(body, "usage", "completion_tokens"))
+
+
+def _service_label(base_url: str) -> str:
+    """``openai`` for OpenAI itself, else the server's host (``localhost:8000``)."""
+    return "openai" if base_url == OPENAI_URL else (urlsplit(base_url).netloc or base_url)

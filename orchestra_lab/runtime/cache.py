@@ -1,0 +1,232 @@
+"""A response cache on disk (diskcache): the same question to the same model is answered once, across processes.
+
+>>> import tempfile
+>>> from orchestra_lab import CallLog, SimulatedModel
+>>> from orchestra_lab.runtime import Cached, ResponseCache
+>>> store = ResponseCache(tempfile.mkdtemp())
+>>> small = Cached(SimulatedModel.profile("sim/small"), store)
+>>> with CallLog() as log:
+...     first, second = small("What is 2 + 2?"), small("What is 2 + 2?")
+>>> second.text == first.text, second.cost_usd, second.source, store.hits, store.misses
+(True, 0.0, 'cache', 1, 1)
+>>> log.to_frame()["kind"].tolist()
+['model', 'cache']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+from ..calllog.context import open_span, record_call, wall_clock
+from ..models.base import Model
+from ..types import Request, Response, Usage
+from ._wrapper import Wrapper, innermost
+
+CacheMode = Literal["use", "refresh", "bypass"]
+_MODES = ("use", "refresh", "bypass")
+_KEY_VERSION = 1
+
+
+class CacheWarning(UserWarning):
+    """The response cache could not be read or written: calls go to the model as if it were empty."""
+
+
+class ResponseCache:
+    """Responses on disk in ``directory`` (default ``$ORCHESTRA_LAB_CACHE`` or ``~/.cache/orchestra_lab``).
+
+    Shared by any number of :class:`Cached` models and processes. Counts ``hits``, ``misses`` and ``errors``; a
+    corrupted or unreadable cache degrades to misses with one :class:`CacheWarning`.
+    """
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        default = os.environ.get("ORCHESTRA_LAB_CACHE", "~/.cache/orchestra_lab")
+        self.directory = Path(directory if directory is not None else default).expanduser()
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+        self._store: Any = None
+        self._warned = False
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored entry for ``key``, or ``None`` (also when the cache cannot be read)."""
+        try:
+            raw = self._open().get(key)
+            entry = None if raw is None else json.loads(raw)
+        except Exception as err:  # a broken cache must never break a run
+            self._failed("read", err)
+            entry = None
+        if entry is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return entry
+
+    def set(self, key: str, entry: dict[str, Any], ttl_s: float | None = None) -> None:
+        """Store ``entry`` (JSON-serialisable) under ``key``, expiring after ``ttl_s`` seconds if given."""
+        try:
+            self._open().set(key, json.dumps(entry, default=str, sort_keys=True), expire=ttl_s)
+        except Exception as err:
+            self._failed("write", err)
+
+    def clear(self) -> None:
+        """Delete every stored response."""
+        self._open().clear()
+
+    def __len__(self) -> int:
+        return len(self._open())
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _open(self) -> Any:
+        if self._store is None:
+            import diskcache
+
+            self._store = diskcache.Cache(str(self.directory))
+        return self._store
+
+    def _failed(self, action: str, err: Exception) -> None:
+        self.errors += 1
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"response cache at {self.directory} could not {action} ({type(err).__name__}: {err}); "
+                "calls go to the model uncached. Delete the directory to start a fresh cache.",
+                CacheWarning,
+                stacklevel=3,
+            )
+
+    def __repr__(self) -> str:
+        return f"ResponseCache({str(self.directory)!r})"
+
+
+def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
+    """Everything that changes ``model``'s answer to ``request`` -- and nothing secret.
+
+    Provider, base URL (when the model has one), model id, messages and every generation param (seed included).
+    Models that read the dataset item rather than send the prompt (any source but ``"live"``: simulated, replay,
+    function models) also depend on ``item_id`` and ``metadata``, so those are part of their key.
+
+    >>> from orchestra_lab import SimulatedModel, Request
+    >>> sorted(cache_key_material(SimulatedModel.profile("sim/tiny"), Request.of("hi", temperature=0)))
+    ['base_url', 'item_id', 'messages', 'metadata', 'model', 'params', 'provider', 'version']
+    """
+    material: dict[str, Any] = {
+        "version": _KEY_VERSION,
+        "provider": model.provider,
+        "base_url": getattr(innermost(model), "base_url", None),
+        "model": model.requested_model,
+        "messages": [m.as_dict() for m in request.messages],
+        "params": request.params(),
+    }
+    if model.source != "live":
+        material |= {"item_id": request.item_id, "metadata": dict(request.metadata)}
+    return material
+
+
+def cache_key(model: Model, request: Request) -> str:
+    """SHA-256 of :func:`cache_key_material`."""
+    text = json.dumps(cache_key_material(model, request), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Cached(Wrapper):
+    """``inner`` answered from ``cache`` when it has answered the same request before; errors are never cached.
+
+    ``ttl_s`` bounds how long this model's answers are reused. ``mode`` is ``"use"`` (read and write),
+    ``"refresh"`` (ask the model again and overwrite) or ``"bypass"`` (neither read nor write); set it any time.
+    A hit is logged as a ``kind="cache"`` row with cost 0 and ``cache_hit=True``; its response has
+    ``cached=True``, ``source="cache"``, zero usage, and the original cost, usage and latency in ``meta``.
+    Answers are keyed by model name, not constructor config (see :func:`cache_key_material`): give models that
+    answer differently under the same name (another ``seed``, another strategy setup) different names or caches.
+    """
+
+    def __init__(
+        self, inner: Model, cache: ResponseCache, *, ttl_s: float | None = None, mode: CacheMode = "use"
+    ) -> None:
+        super().__init__(inner)
+        if mode not in _MODES:
+            raise ValueError(f"mode: {mode!r} is not one of {_MODES}")
+        if ttl_s is not None and not ttl_s > 0:
+            raise ValueError(f"ttl_s: {ttl_s!r} must be positive (or None for no expiry)")
+        self.cache = cache
+        self.ttl_s = ttl_s
+        self.mode = mode
+
+    async def _acomplete(self, request: Request) -> Response:
+        if self.mode == "bypass":
+            return await self.inner.acomplete(request)
+        key = cache_key(self.inner, request)
+        if self.mode == "use":
+            started, t0 = wall_clock(), time.perf_counter()
+            entry = self.cache.get(key)
+            if entry is not None:
+                return self._hit(request, entry, started, time.perf_counter() - t0)
+        response = await self.inner.acomplete(request)
+        self.cache.set(key, _entry(response), self.ttl_s)
+        return response
+
+    def _hit(self, request: Request, entry: dict[str, Any], started: float, latency_s: float) -> Response:
+        response = Response(
+            entry["text"],
+            requested_model=self.requested_model,
+            served_model=entry["served_model"],
+            provider=entry["provider"],
+            usage=Usage(0, 0),
+            cost_usd=0.0,
+            latency_s=latency_s,
+            cached=True,
+            source="cache",
+            meta=entry["meta"]
+            | {
+                "original_cost_usd": entry["cost_usd"],
+                "original_usage": entry["usage"],
+                "original_latency_s": entry["latency_s"],
+            },
+        )
+        with open_span(self.name, request.item_id) as (span, attempt_number):
+            response.call_id = span.call_id
+            record_call(
+                span,
+                kind="cache",
+                attempt_number=attempt_number,
+                started_at=started,
+                latency_s=latency_s,
+                cost=0.0,
+                input_tokens=0,
+                output_tokens=0,
+                tokens_estimated=False,
+                requested_model=self.requested_model,
+                served_model=response.served_model,
+                provider=response.provider,
+                source="cache",
+                cache_hit=True,
+                prompt_hash=request.fingerprint(),
+                response_text=response.text,
+            )
+        return response
+
+
+def _entry(response: Response) -> dict[str, Any]:
+    usage = response.usage
+    return {
+        "text": response.text,
+        "served_model": response.served_model or response.requested_model,
+        "provider": response.provider,
+        "usage": {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "estimated": usage.estimated,
+        },
+        "cost_usd": response.cost_usd,
+        "latency_s": response.latency_s,
+        "meta": response.meta,
+    }

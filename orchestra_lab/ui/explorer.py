@@ -1,0 +1,230 @@
+"""Browse an experiment's results: filter the item rows, pick one, see its whole call tree.
+
+``items`` is a frame of item rows (``Results.items``: strategy, item_id, status, score, cost_usd, input, output,
+call_id...); ``calls`` is the call log frame (``Results.calls`` / ``CallLog.to_frame()``). The model filter keeps the
+items whose call tree has a call served by one of the chosen models. Everything the widgets show is computed by
+plain functions (:func:`filter_items`, :func:`call_tree`, :func:`call_tree_html`), usable without a frontend.
+
+>>> import pandas as pd
+>>> items = pd.DataFrame({"strategy": ["cascade"], "item_id": ["q1"], "status": ["ok"], "score": [1.0],
+...                       "input": ["2+2?"], "output": ["4"], "call_id": ["c1"]})
+>>> calls = pd.DataFrame({"call_id": ["c1", "c2"], "parent_id": [None, "c1"], "name": ["cascade", "sim/small"],
+...                       "kind": ["strategy", "model"], "served_model": ["sim/small", "sim/small"],
+...                       "status": ["ok", "ok"], "cost_usd": [0.001, 0.001], "response_text": ["4", "4"]})
+>>> explorer = ResultsExplorer(items, calls)
+>>> explorer.item.value
+0
+>>> [node.row["name"] for node in call_tree(calls, "c1")[0].walk()]
+['cascade', 'sim/small']
+>>> "sim/small" in explorer.tree.value
+True
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..pricing import usd_to_inr
+from ._compat import show
+
+ALL = "(all)"
+MAX_ROWS = 200
+MAX_TEXT = 400
+TABLE_COLUMNS = ("strategy", "item_id", "repeat", "status", "score", "cost_usd", "latency_s", "output")
+MODEL_COLUMN = "served_model"
+
+
+@dataclass(slots=True)
+class CallNode:
+    """One call of a call tree: its call-log row and the calls it made."""
+
+    row: dict[str, Any]
+    children: list[CallNode] = field(default_factory=list)
+
+    def walk(self) -> Iterator[CallNode]:
+        """This call, then its descendants depth-first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def filter_items(
+    items: pd.DataFrame,
+    calls: pd.DataFrame | None = None,
+    *,
+    strategies: Collection[str] = (),
+    models: Collection[str] = (),
+    status: str = ALL,
+) -> pd.DataFrame:
+    """The item rows of the chosen strategies / models / status (an empty choice keeps everything).
+
+    >>> items = pd.DataFrame({"strategy": ["a", "b", "a"], "status": ["ok", "ok", "error"]})
+    >>> filter_items(items, strategies=["a"], status="ok").index.tolist()
+    [0]
+    """
+    keep = pd.Series(True, index=items.index)
+    if strategies:
+        keep &= items["strategy"].astype(str).isin(list(strategies))
+    if status != ALL:
+        keep &= items["status"].astype(str) == status
+    if models and calls is not None:
+        keep &= _items_using(items, calls, set(models))
+    return items[keep]
+
+
+def call_tree(calls: pd.DataFrame, root_id: str) -> list[CallNode]:
+    """The call ``root_id`` with its descendants (linked by ``parent_id``); empty when the call is not logged."""
+    rows = calls.to_dict("records")
+    children: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        children.setdefault(str(row.get("parent_id")), []).append(row)
+
+    def build(row: dict[str, Any]) -> CallNode:
+        return CallNode(row, [build(child) for child in children.get(str(row["call_id"]), [])])
+
+    return [build(row) for row in rows if str(row["call_id"]) == str(root_id)]
+
+
+def call_tree_html(nodes: list[CallNode]) -> str:
+    """A call tree as nested HTML lists: who ran, status, cost, latency, decision and answer of every call."""
+    if not nodes:
+        return "<i>no calls logged for this item</i>"
+    return "<ul>" + "".join(_node_html(node) for node in nodes) + "</ul>"
+
+
+def items_table_html(items: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
+    """The first ``max_rows`` item rows as an HTML table (text cells escaped and shortened)."""
+    columns = [c for c in TABLE_COLUMNS if c in items.columns]
+    shown = items[columns].head(max_rows).map(_cell)
+    note = f"<p>{len(items)} matching item rows" + (f", first {max_rows} shown" if len(items) > max_rows else "")
+    return note + "</p>" + shown.to_html(index=False, escape=False, border=0)
+
+
+class ResultsExplorer:
+    """Widgets to filter the item rows (strategy, model, status), list them, and show one item's call tree."""
+
+    def __init__(self, items: pd.DataFrame, calls: pd.DataFrame | None = None, *, max_rows: int = MAX_ROWS) -> None:
+        self.items = items.reset_index(drop=True)
+        self.calls = calls
+        self.max_rows = max_rows
+        self.strategy = widgets.SelectMultiple(options=_values(self.items, "strategy"), description="strategy")
+        models = _values(calls, MODEL_COLUMN) if calls is not None else []
+        self.model = widgets.SelectMultiple(options=models, description="model")
+        self.status = widgets.Dropdown(options=[ALL, *_values(self.items, "status")], value=ALL, description="status")
+        self.table = widgets.HTML()
+        self.item = widgets.Dropdown(description="item", layout=widgets.Layout(width="60%"))
+        self.tree = widgets.HTML()
+        for control in (self.strategy, self.model, self.status):
+            control.observe(self._on_filter, names="value")
+        self.item.observe(self._on_item, names="value")
+        filters = [self.strategy, *([self.model] if models else []), self.status]
+        self.widget = widgets.VBox([widgets.HBox(filters), self.table, self.item, self.tree])
+        self.refresh()
+
+    def matching(self) -> pd.DataFrame:
+        """The item rows the filters keep."""
+        return filter_items(
+            self.items, self.calls, strategies=self.strategy.value, models=self.model.value, status=self.status.value
+        )
+
+    def refresh(self) -> None:
+        """Redraw the table and the item choices from the filters."""
+        matching = self.matching()
+        self.table.value = items_table_html(matching, self.max_rows)
+        choices = [(_item_label(row), index) for index, row in matching.head(self.max_rows).iterrows()]
+        current = self.item.value
+        self.item.options = choices
+        indexes = [index for _, index in choices]
+        # keep the picked item if it still matches; ipywidgets 7 and 8 differ in what they pick themselves
+        self.item.value = current if current in indexes else (indexes[0] if indexes else None)
+        self.show_item(self.item.value)
+
+    def show_item(self, index: int | None) -> None:
+        """Show the item row ``index`` (of ``items``) and its call tree."""
+        if index is None:
+            self.tree.value = "<i>no matching item</i>"
+            return
+        row = self.items.loc[index]
+        root = row.get("call_id")
+        nodes = call_tree(self.calls, root) if self.calls is not None and _present(root) else []
+        self.tree.value = _item_html(row) + call_tree_html(nodes)
+
+    def _on_filter(self, _change: Any) -> None:
+        self.refresh()
+
+    def _on_item(self, change: Any) -> None:
+        self.show_item(change["new"])
+
+    def _ipython_display_(self) -> None:
+        show(self.widget)
+
+
+def _items_using(items: pd.DataFrame, calls: pd.DataFrame, models: set[str]) -> pd.Series:
+    """Whether each item's call tree (same strategy and item id in the call log) has a call served by ``models``."""
+    used = calls[calls[MODEL_COLUMN].astype(str).isin(models)]
+    pairs = set(zip(used["strategy"].astype(str), used["item_id"].astype(str)))
+    keys = zip(items["strategy"].astype(str), items["item_id"].astype(str))
+    return pd.Series([key in pairs for key in keys], index=items.index)
+
+
+def _values(frame: pd.DataFrame, column: str) -> list[str]:
+    if column not in frame.columns:
+        return []
+    return sorted({str(v) for v in frame[column] if _present(v)})
+
+
+def _present(value: Any) -> bool:
+    """Not missing: None, NaN, NA, NaT and the empty string are."""
+    if value is None or (isinstance(value, str) and not value):
+        return False
+    return not (pd.api.types.is_scalar(value) and pd.isna(value))
+
+
+def _item_label(row: pd.Series) -> str:
+    repeat = f" · repeat {row['repeat']}" if "repeat" in row and _present(row["repeat"]) and row["repeat"] else ""
+    return f"{row.get('strategy')} · {row.get('item_id')}{repeat} · {row.get('status', '')}"
+
+
+def _item_html(row: pd.Series) -> str:
+    fields = [(name, row.get(name)) for name in ("input", "expected", "output", "score", "error") if name in row]
+    shown = "".join(f"<dt>{name}</dt><dd>{_cell(value)}</dd>" for name, value in fields if _present(value))
+    return f"<h4>{_cell(row.get('strategy'))} · {_cell(row.get('item_id'))}</h4><dl>{shown}</dl>"
+
+
+def _node_html(node: CallNode) -> str:
+    row = node.row
+    served = row.get("served_model")
+    head = f"<b>{_cell(row.get('name'))}</b> ({_cell(row.get('kind'))}"
+    head += f", served by {_cell(served)})" if _present(served) and served != row.get("name") else ")"
+    status = str(row.get("status", "ok"))
+    details = [
+        status if status == "ok" else f"<span style='color:#c62828'>{_cell(status)}: {_cell(row.get('error'))}</span>",
+        _cost(row.get("cost_usd")),
+        f"{float(row['latency_s']):.3g} s" if _present(row.get("latency_s")) else "",
+    ]
+    for name in ("decision", "reason"):
+        if _present(row.get(name)):
+            details.append(f"{name}: {_cell(row[name])}")
+    answer = f"<br><code>{_cell(row.get('response_text'))}</code>" if _present(row.get("response_text")) else ""
+    children = "<ul>" + "".join(_node_html(c) for c in node.children) + "</ul>" if node.children else ""
+    return f"<li>{head} · " + " · ".join(d for d in details if d) + answer + children + "</li>"
+
+
+def _cost(usd: Any) -> str:
+    if not _present(usd):
+        return "cost unknown"
+    return f"${float(usd):.4g} (₹{usd_to_inr(float(usd)):.4g})"
+
+
+def _cell(value: Any) -> str:
+    """Escaped, shortened text of a value."""
+    if not _present(value):
+        return ""
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return html.escape(text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…")

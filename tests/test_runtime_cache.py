@@ -1,0 +1,248 @@
+"""Response cache: hits cost nothing and are logged as cache rows, keys cover exactly what changes the answer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from orchestra_lab import CallLog, FunctionModel, Model, Request, Response, ServerError, SimulatedModel, Usage
+from orchestra_lab._secrets import Secret
+from orchestra_lab.runtime import Cached, CacheWarning, ResponseCache, cache_key, cache_key_material
+
+CANARY = "sk-canary-0123456789abcdef"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    cache = ResponseCache(tmp_path / "cache")
+    yield cache
+    cache.close()
+
+
+def counting_model(name: str = "counter") -> tuple[FunctionModel, list[Request]]:
+    seen: list[Request] = []
+
+    def answer(request: Request) -> Response:
+        seen.append(request)
+        return Response(
+            f"answer {len(seen)}", requested_model=name, served_model=f"{name}-v2", usage=Usage(10, 5), cost_usd=0.01
+        )
+
+    return FunctionModel(answer, name=name), seen
+
+
+class KeyedModel(Model):
+    """A 'live' model with a key, headers and a base URL, like a provider."""
+
+    provider = "acme"
+    source = "live"
+
+    def __init__(self, base_url: str = "https://api.acme.test/v1") -> None:
+        self.name = "acme/model-1"
+        self.base_url = base_url
+        self.api_key = Secret(CANARY)
+        self.headers = {"Authorization": f"Bearer {CANARY}"}
+        self.calls = 0
+
+    async def _acomplete(self, request: Request) -> Response:
+        self.calls += 1
+        return Response(f"acme says {request.prompt}", requested_model=self.name, provider=self.provider, cost_usd=0.5)
+
+
+def test_hit_after_miss_same_text_no_cost_and_a_cache_row(store):
+    small = Cached(SimulatedModel.profile("sim/small"), store)
+    request = Request.of("What is 17 + 25?", item_id="q1", metadata={"expected": 42, "difficulty": 0.1})
+    with CallLog() as log:
+        first = small.complete(request)
+        second = small.complete(request)
+    assert second.text == first.text and second.served_model == first.served_model == "sim/small"
+    assert (second.cost_usd, second.cached, second.source) == (0.0, True, "cache")
+    assert second.meta["original_cost_usd"] == pytest.approx(first.cost_usd)
+    assert second.meta["confidence"] == first.meta["confidence"]  # strategies read meta from hits too
+    miss, hit = log.rows()
+    assert miss["kind"] == "model" and miss["cost_usd"] > 0 and not miss["cache_hit"]
+    assert (hit["kind"], hit["cache_hit"], hit["cost_usd"], hit["source"]) == ("cache", True, 0.0, "cache")
+    assert (hit["name"], hit["served_model"], hit["response_text"]) == ("sim/small", "sim/small", first.text)
+    assert hit["prompt_hash"] == miss["prompt_hash"] and hit["call_id"] == second.call_id
+    assert (store.hits, store.misses) == (1, 1)
+
+
+def test_any_changed_param_or_message_misses(store):
+    model, seen = counting_model()
+    cached = Cached(model, store)
+    base = Request.of("hello", temperature=0.0)
+    variants = [
+        base,
+        base.replace(temperature=0.7),
+        base.replace(seed=1),
+        base.replace(max_tokens=20),
+        base.replace(stop=("\n",)),
+        base.replace(extra={"response_format": {"type": "json_object"}}),
+        base.with_prompt("hello!"),
+        Request.of("hello", system="Be brief.", temperature=0.0),
+    ]
+    texts = [cached.complete(r).text for r in variants]
+    assert len(seen) == len(variants) and len(set(texts)) == len(variants)
+    assert cached.complete(base.replace(temperature=0.7)).cached
+    assert len(seen) == len(variants)
+
+
+def test_hit_row_lands_under_the_calling_strategy(store):
+    class Twice(Model):
+        kind = "strategy"
+        provider = source = "strategy"
+
+        def __init__(self, inner: Model) -> None:
+            self.name, self.inner = "twice", inner
+
+        async def _acomplete(self, request: Request) -> Response:
+            await self.inner.acomplete(request)
+            answer = await self.inner.acomplete(request)
+            return Response(answer.text, requested_model=self.name, latency_s=0.0)
+
+    model, _ = counting_model()
+    with CallLog() as log:
+        Twice(Cached(model, store))("q")
+    hit = next(r for r in log.rows() if r["kind"] == "cache")
+    strategy = next(r for r in log.rows() if r["kind"] == "strategy")
+    assert hit["parent_id"] == strategy["call_id"] and hit["caller"] == "twice"
+    assert strategy["cost_usd"] == pytest.approx(0.01)  # the hit adds nothing to the strategy's cost
+
+
+def test_errors_are_not_cached(store):
+    outcomes: list[str | Exception] = [ServerError("boom", status=500), "fine"]
+
+    def flaky(prompt: str) -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    cached = Cached(FunctionModel(flaky, name="flaky"), store)
+    with pytest.raises(ServerError):
+        cached("q")
+    assert len(store) == 0
+    assert cached("q").text == "fine" and not outcomes
+    assert cached("q").cached
+
+
+def test_ttl_expires_entries(store):
+    model, seen = counting_model()
+    cached = Cached(model, store, ttl_s=0.2)
+    cached("q")
+    assert cached("q").cached
+    time.sleep(0.3)
+    assert not cached("q").cached and len(seen) == 2
+
+
+def test_bypass_reads_and_writes_nothing_refresh_writes_without_reading(store):
+    model, seen = counting_model()
+    cached = Cached(model, store, mode="bypass")
+    cached("q"), cached("q")
+    assert len(seen) == 2 and len(store) == 0 and (store.hits, store.misses) == (0, 0)
+    cached.mode = "refresh"
+    assert cached("q").text == "answer 3" and cached("q").text == "answer 4" and len(store) == 1
+    cached.mode = "use"
+    assert cached("q").text == "answer 4" and len(seen) == 4
+
+
+def test_bad_mode_and_ttl_are_refused(store):
+    model, _ = counting_model()
+    with pytest.raises(ValueError, match="mode"):
+        Cached(model, store, mode="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ttl_s"):
+        Cached(model, store, ttl_s=0)
+
+
+def test_corrupted_cache_file_degrades_to_misses_with_one_warning(tmp_path):
+    directory = tmp_path / "cache"
+    model, seen = counting_model()
+    first = ResponseCache(directory)
+    Cached(model, first)("q")
+    first.close()
+    (directory / "cache.db").write_bytes(b"this is not sqlite" * 500)
+    broken = ResponseCache(directory)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        answers = [Cached(model, broken)("q").text for _ in range(3)]
+    assert answers == ["answer 2", "answer 3", "answer 4"] and len(seen) == 4
+    assert [w.category for w in caught] == [CacheWarning]
+    assert "could not read" in str(caught[0].message) and broken.errors >= 3
+
+
+def test_a_cache_whose_reads_fail_is_a_miss(store, monkeypatch):
+    model, _ = counting_model()
+    cached = Cached(model, store)
+    cached("q")
+
+    class Unreadable:
+        def get(self, key: str) -> None:
+            raise OSError("disk on fire")
+
+        def set(self, *args: object, **kwargs: object) -> None:
+            raise OSError("disk on fire")
+
+    monkeypatch.setattr(store, "_open", Unreadable)
+    with pytest.warns(CacheWarning, match="disk on fire"):
+        assert cached("q").text == "answer 2"
+    assert store.misses == 2 and store.hits == 0
+
+
+def test_cache_is_shared_across_processes(tmp_path):
+    directory = tmp_path / "cache"
+    script = textwrap.dedent(
+        f"""
+        from orchestra_lab import FunctionModel
+        from orchestra_lab.runtime import Cached, ResponseCache
+        Cached(FunctionModel(lambda p: "from the other process", name="echo"), ResponseCache({str(directory)!r}))("hi")
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    here = Cached(FunctionModel(lambda p: "from this process", name="echo"), ResponseCache(directory))
+    assert here("hi").text == "from the other process"
+
+
+def test_key_material_is_exactly_the_listed_fields_and_nothing_secret(store):
+    live = KeyedModel()
+    request = Request.of("hi", item_id="i1", metadata={"expected": "x"}, temperature=0.2, seed=7)
+    material = cache_key_material(live, request)
+    assert set(material) == {"version", "provider", "base_url", "model", "messages", "params"}
+    assert material["base_url"] == "https://api.acme.test/v1" and material["params"] == {"temperature": 0.2, "seed": 7}
+    assert CANARY not in repr(material)
+    simulated = cache_key_material(SimulatedModel.profile("sim/tiny"), request)
+    assert set(simulated) == set(material) | {"item_id", "metadata"}  # simulated answers depend on the item
+
+
+def test_key_depends_on_base_url_and_model_but_not_on_item_for_live_models():
+    request = Request.of("hi", item_id="a", metadata={"expected": 1})
+    other_item = request.replace(item_id="b", metadata={"expected": 2})
+    assert cache_key(KeyedModel(), request) == cache_key(KeyedModel(), other_item)
+    assert cache_key(KeyedModel(), request) != cache_key(KeyedModel("http://localhost:8000/v1"), request)
+    tiny = SimulatedModel.profile("sim/tiny")
+    assert cache_key(tiny, request) != cache_key(tiny, other_item)
+    assert cache_key(tiny, request) != cache_key(SimulatedModel.profile("sim/small"), request)
+
+
+def test_no_secret_reaches_the_cache_files(store):
+    live = KeyedModel()
+    cached = Cached(live, store)
+    cached("hi")
+    assert cached("hi").cached and live.calls == 1
+    store.close()
+    written = b"".join(p.read_bytes() for p in store.directory.rglob("*") if p.is_file())
+    assert b"acme says" in written  # we are looking at the right bytes
+    assert CANARY.encode() not in written
+
+
+def test_wrapped_inner_models_keep_their_base_url_in_the_key(store):
+    from orchestra_lab.runtime import Retrying
+
+    request = Request.of("hi")
+    assert cache_key(Retrying(KeyedModel()), request) == cache_key(KeyedModel(), request)
+    assert cache_key_material(Retrying(KeyedModel()), request)["base_url"] == "https://api.acme.test/v1"

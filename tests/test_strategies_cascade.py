@@ -1,0 +1,146 @@
+"""Cascade: stage thresholds, each acceptance scorer, failures, latency and the recorded acceptance scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestra_lab import CallLog, FunctionModel, Request, Response, SimulatedModel
+from orchestra_lab.errors import ServerError, StrategyError
+from orchestra_lab.strategies import (
+    Agreement,
+    Cascade,
+    IsJSON,
+    JudgeScore,
+    PassesValidators,
+    SelfConfidence,
+    Stage,
+)
+
+ITEM = Request.of("What is 17 + 25?", item_id="q1", metadata={"expected": 42, "difficulty": 0.3})
+
+
+def fixed(text: str, name: str, confidence: float | None = None, latency: float = 0.1) -> FunctionModel:
+    meta = {} if confidence is None else {"confidence": confidence}
+    return FunctionModel(
+        lambda p: Response(text, requested_model=name, served_model=name, latency_s=latency, cost_usd=0.001, meta=meta),
+        name=name,
+    )
+
+
+def down(name: str) -> FunctionModel:
+    def fn(prompt: str) -> str:
+        raise ServerError("down", status=503, latency_s=0.5)
+
+    return FunctionModel(fn, name=name)
+
+
+def strategy_row(log: CallLog):
+    return log.to_frame().query("kind == 'strategy'").iloc[-1]
+
+
+def test_stops_at_first_confident_stage() -> None:
+    cascade = Cascade([(fixed("41", "cheap", 0.4), 0.7), (fixed("42", "mid", 0.9), 0.8), fixed("43", "big")])
+    with CallLog() as log:
+        r = cascade.complete(ITEM)
+    assert (r.text, r.served_model) == ("42", "mid")
+    row = strategy_row(log)
+    assert row.decision == "stage 2"
+    assert "stage 1 cheap: score 0.400 < 0.7" in row.reason and "stage 2 mid: score 0.900 >= 0.8" in row.reason
+    assert [(a["stage"], a["score"], a["accepted"]) for a in r.meta["acceptance"]] == [(1, 0.4, False), (2, 0.9, True)]
+    assert r.latency_s == pytest.approx(0.2)
+
+
+def test_last_stage_is_always_accepted_without_scoring() -> None:
+    r = Cascade([(fixed("1", "a", 0.1), 0.9), fixed("2", "b", 0.0)])("q")
+    assert r.text == "2" and r.meta["acceptance"][-1] == {
+        "stage": 2,
+        "model": "b",
+        "threshold": None,
+        "score": None,
+        "accepted": True,
+        "reason": "last stage",
+    }
+
+
+def test_self_confidence_from_text_and_missing() -> None:
+    scorer = SelfConfidence()
+    assert Cascade([(fixed("42 (confidence: 85%)", "a"), 0.8), fixed("x", "b")], scorer=scorer)("q").text.startswith(
+        "42"
+    )
+    with CallLog() as log:
+        assert Cascade([(fixed("42", "a"), 0.1), fixed("x", "b")], scorer=scorer)("q").text == "x"
+    assert "no confidence stated: 0" in strategy_row(log).reason
+
+
+def test_validator_scorer() -> None:
+    cascade = Cascade([(fixed("not json", "a"), 0.5), fixed('{"ok": true}', "b")], scorer=PassesValidators(IsJSON()))
+    with CallLog() as log:
+        assert cascade("q").served_model == "b"
+    assert "score 0.000 < 0.5 (not valid JSON)" in strategy_row(log).reason
+
+
+def test_judge_scorer_parses_and_unreadable_scores_zero() -> None:
+    judge_ok = FunctionModel(lambda p: "Score: 0.9", name="judge")
+    with CallLog() as log:
+        r = Cascade([(fixed("42", "a", latency=0.1), 0.8), fixed("x", "b")], scorer=JudgeScore(judge_ok))("q")
+    assert r.served_model == "a"
+    frame = log.to_frame()
+    assert frame[frame.parent_id == r.call_id].name.tolist() == ["a", "judge"]
+    assert r.latency_s == pytest.approx(frame[frame.parent_id == r.call_id].latency_s.sum())
+    with CallLog() as log:
+        r = Cascade([(fixed("42", "a"), 0.1), fixed("x", "b")], scorer=JudgeScore(fixed("dunno", "j")))("q")
+    assert r.served_model == "b" and "judge reply 'dunno' is no 0-1 score: 0" in strategy_row(log).reason
+
+
+def test_simulated_judge_sees_a_verdict_not_the_item_answer() -> None:
+    seen: list[Request] = []
+
+    def judge(request: Request) -> str:
+        seen.append(request)
+        return "1"
+
+    Cascade([(fixed("41", "a"), 0.5), fixed("42", "b")], scorer=JudgeScore(FunctionModel(judge, name="j")))(ITEM)
+    assert seen[0].metadata == {"choices": ["0", "1"], "expected": "0", "difficulty": 0.3}
+    assert seen[0].item_id == "q1" and "41" in seen[0].prompt
+
+
+def test_agreement_calls_both_concurrently() -> None:
+    a, twin, other = fixed("42.0", "a", latency=0.3), fixed(" 42 ", "twin", latency=0.5), fixed("41", "other")
+    with CallLog() as log:
+        r = Cascade([Stage(a, 0.5, Agreement(twin)), fixed("x", "last")])("q")
+    assert r.served_model == "a" and r.latency_s == pytest.approx(0.5)
+    assert "agrees with twin" in strategy_row(log).reason
+    r = Cascade([Stage(a, 0.5, Agreement(other)), fixed("x", "last", latency=1.0)])("q")
+    assert r.served_model == "last" and r.latency_s == pytest.approx(0.3 + 1.0)
+
+
+def test_failed_stage_passes_on_and_latency_includes_it() -> None:
+    r = Cascade([(down("d"), 0.5), fixed("42", "b", latency=0.2)])("q")
+    assert r.served_model == "b" and r.latency_s == pytest.approx(0.7)
+    with CallLog() as log, pytest.raises(StrategyError, match="every stage failed") as info:
+        Cascade([(down("d1"), 0.5), down("d2")])("q")
+    assert len(info.value.causes) == 2 and strategy_row(log).status == "error"
+    assert strategy_row(log).latency_s == pytest.approx(1.0)
+
+
+def test_simulated_cascade_saves_cost_on_easy_items() -> None:
+    small, large = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")
+    cascade = Cascade([(small, 0.6), large], scorer=SelfConfidence())
+    easy = [Request.of(f"q{i}", item_id=f"e{i}", metadata={"expected": i, "difficulty": 0.05}) for i in range(10)]
+    hard = [Request.of(f"q{i}", item_id=f"h{i}", metadata={"expected": i, "difficulty": 0.95}) for i in range(10)]
+    assert sum(cascade(r).served_model == "sim/small" for r in easy) >= 8
+    assert sum(cascade(r).served_model == "sim/large" for r in hard) >= 8
+
+
+def test_with_thresholds_and_config_errors() -> None:
+    a, b = fixed("1", "a", 0.5), fixed("2", "b")
+    cascade = Cascade([(a, 0.9), b])
+    assert cascade("q").served_model == "b" and cascade.with_thresholds(0.4)("q").served_model == "a"
+    with pytest.raises(ValueError, match="at least two stages"):
+        Cascade([a])
+    with pytest.raises(ValueError, match=r"stages\[0\].threshold: 1.5 is outside"):
+        Cascade([(a, 1.5), b])
+    with pytest.raises(ValueError, match="threshold is required"):
+        Cascade([a, b])
+    with pytest.raises(ValueError, match="give 1 thresholds"):
+        cascade.with_thresholds(0.1, 0.2)

@@ -1,0 +1,162 @@
+"""Ensembles: votes with normalization and tie-break, weights, self-consistency, best-of-n, mixture-of-agents."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestra_lab import CallLog, FunctionModel, Request, Response, SimulatedModel
+from orchestra_lab.errors import RateLimitError, StrategyError
+from orchestra_lab.strategies import (
+    BestOfN,
+    Ensemble,
+    MajorityVote,
+    MixtureOfAgents,
+    WeightedVote,
+    normalize_answer,
+)
+
+
+def fixed(text: str, name: str, latency: float = 0.1) -> FunctionModel:
+    return FunctionModel(
+        lambda p: Response(text, requested_model=name, served_model=name, latency_s=latency, cost_usd=0.001), name=name
+    )
+
+
+def down(name: str, latency: float = 0.05) -> FunctionModel:
+    def fn(prompt: str) -> str:
+        raise RateLimitError("slow down", status=429, latency_s=latency)
+
+    return FunctionModel(fn, name=name)
+
+
+def strategy_row(log: CallLog):
+    return log.to_frame().query("kind == 'strategy'").iloc[-1]
+
+
+@pytest.mark.parametrize(
+    ("answers", "normal"),
+    [
+        (["42.0", "42", " 42 ", "1,000"], ["42", "42", "42", "1000"]),
+        (["(B)", "B.", "answer: b", "The answer is B"], ["B"] * 4),
+        (['{"b": 1, "a": 2}', "Paris.", "  New   York "], ['{"a":2,"b":1}', "paris", "new york"]),
+    ],
+)
+def test_normalize_answer(answers: list[str], normal: list[str]) -> None:
+    assert [normalize_answer(a) for a in answers] == normal
+
+
+def test_majority_vote_normalizes_and_returns_the_first_matching_answer() -> None:
+    members = [fixed("41", "a"), fixed("42.0", "b"), fixed("42", "c", latency=0.4)]
+    with CallLog() as log:
+        r = Ensemble(members, MajorityVote()).complete("q")
+    assert (r.text, r.served_model) == ("42.0", "b")
+    row = strategy_row(log)
+    assert row.decision == "42" and "'42': 2" in row.reason
+    assert r.latency_s == pytest.approx(0.4)
+    assert r.meta["votes"] == {"41": 1.0, "42": 2.0}
+
+
+def test_tie_goes_to_the_earliest_member_and_says_so() -> None:
+    members = [fixed("B", "a"), fixed("C", "b"), fixed("c", "c"), fixed("(b)", "d")]
+    with CallLog() as log:
+        r = Ensemble(members).complete("q")
+    assert r.served_model == "a"
+    assert "tie between 2 answers broken by the earliest member (#1)" in strategy_row(log).reason
+
+
+def test_failed_member_is_excluded_and_logged() -> None:
+    members = [down("x", latency=0.9), fixed("7", "a"), fixed("8", "b"), fixed("8", "c")]
+    with CallLog() as log:
+        r = Ensemble(members).complete("q")
+    assert r.text == "8" and r.latency_s == pytest.approx(0.9)
+    assert "member #1 x failed (rate_limit: slow down)" in strategy_row(log).reason
+    with pytest.raises(StrategyError, match="every member failed") as info:
+        Ensemble([down("x"), down("y")])("q")
+    assert info.value.retryable and len(info.value.causes) == 2
+
+
+def test_weighted_vote_by_position_and_name() -> None:
+    members = [fixed("A", "a"), fixed("B", "b"), fixed("B", "c")]
+    assert Ensemble(members, WeightedVote([3, 1, 1]))("q").text == "A"
+    assert Ensemble(members, WeightedVote({"a": 1, "b": 1, "c": 0.5}))("q").text == "B"
+    with pytest.raises(ValueError, match="2 weights for 3 members"):
+        Ensemble(members, WeightedVote([1, 2]))
+    with pytest.raises(ValueError, match=r"no weight for member\(s\) \['c'\]"):
+        Ensemble(members, WeightedVote({"a": 1, "b": 1}))
+    with pytest.raises(ValueError, match="non-negative"):
+        WeightedVote([1, -1])
+
+
+def test_self_consistency_samples_with_distinct_seeds() -> None:
+    seen: list[tuple[int | None, float | None]] = []
+
+    def sample(request: Request) -> str:
+        seen.append((request.seed, request.temperature))
+        return "yes" if request.seed != 2 else "no"
+
+    sc = Ensemble.self_consistency(FunctionModel(sample, name="m"), n=4, temperature=0.8, seed=1)
+    assert sc("q").text == "yes"
+    assert sorted(seen) == [(1, 0.8), (2, 0.8), (3, 0.8), (4, 0.8)]
+    assert sc.name == "self-consistency-4"
+
+
+def test_self_consistency_beats_a_single_sample_on_medium_items() -> None:
+    medium = SimulatedModel.profile("sim/medium")
+    sc = Ensemble.self_consistency(medium, n=7)
+    items = [Request.of(f"q{i}", item_id=f"m{i}", metadata={"expected": 100 + i, "difficulty": 0.6}) for i in range(40)]
+    single = sum(medium(r).text == str(100 + i) for i, r in enumerate(items))
+    voted = sum(sc(r).text == str(100 + i) for i, r in enumerate(items))
+    assert voted >= single
+
+
+def test_best_of_n_picks_the_judged_candidate_and_falls_back() -> None:
+    members = [fixed("x", "a"), fixed("y", "b"), fixed("y", "c")]
+    seen: list[Request] = []
+
+    def judge(request: Request) -> str:
+        seen.append(request)
+        return "Candidate [1] is best"
+
+    item = Request.of("q", item_id="i", metadata={"expected": "y", "difficulty": 0.2})
+    with CallLog() as log:
+        r = Ensemble(members, BestOfN(FunctionModel(judge, name="judge"))).complete(item)
+    assert r.served_model == "a" and strategy_row(log).decision == "candidate 1"
+    assert seen[0].metadata == {"choices": ["1", "2", "3"], "expected": "2", "difficulty": 0.2}
+    assert "[2] y" in seen[0].prompt
+    with CallLog() as log:
+        r = Ensemble(members, BestOfN(fixed("hmm", "j"))).complete("q")
+    assert r.text == "y" and "names no candidate: majority vote fallback" in strategy_row(log).reason
+
+
+def test_mixture_of_agents_layers_and_latency() -> None:
+    seen: list[str] = []
+
+    def refiner(request: Request) -> Response:
+        seen.append(request.system or "")
+        return Response("refined", requested_model="r", served_model="r", latency_s=0.2, cost_usd=0.0)
+
+    aggregator = fixed("final", "agg", latency=0.3)
+    moa = Ensemble(
+        [fixed("p1", "a", 0.1), fixed("p2", "b", 0.4)],
+        MixtureOfAgents(aggregator, layers=[[FunctionModel(refiner, name="r")]]),
+    )
+    with CallLog() as log:
+        r = moa.complete(Request.of("question", item_id="i", metadata={"expected": "final"}))
+    assert (r.text, r.served_model) == ("final", "agg")
+    assert "1. p1\n2. p2" in seen[0]
+    assert r.latency_s == pytest.approx(0.4 + 0.2 + 0.3)
+    frame = log.to_frame()
+    assert sorted(frame[frame.parent_id == r.call_id].name.tolist()) == ["a", "agg", "b", "r"]
+    with pytest.raises(StrategyError, match="aggregator dead failed"):
+        Ensemble([fixed("p1", "a"), fixed("p2", "b")], MixtureOfAgents(down("dead")))("q")
+
+
+def test_ensemble_config_errors_and_repr() -> None:
+    with pytest.raises(ValueError, match="at least two members"):
+        Ensemble([fixed("a", "a")])
+    with pytest.raises(ValueError, match="member_params"):
+        Ensemble([fixed("a", "a"), fixed("b", "b")], member_params=[{}])
+    judge = SimulatedModel.profile("sim/large")
+    text = repr(Ensemble([fixed("a", "a"), fixed("b", "b")], BestOfN(judge), name="e"))
+    assert text.splitlines()[0] == "Ensemble(name='e', aggregator=BestOfN(judge='sim/large'))"
+    assert text.splitlines()[-1] == "└── judge → SimulatedModel('sim/large')"

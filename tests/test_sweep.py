@@ -1,0 +1,207 @@
+"""orchestra_lab.sweep: parameter parsing/validation, grids, slugs, collect -- and one sweep on a Dask executor.
+
+The papermill runs through the process pool are in test_cli.py (via the command line); here only the Dask one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from orchestra_lab import sweep as nbruns
+from orchestra_lab.sweep import ParameterError
+
+SMOKE = Path(__file__).resolve().parents[1] / "notebooks" / "_smoke.ipynb"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("3", 3),
+        ("-2", -2),
+        ("0.25", 0.25),
+        ("1e3", 1000.0),
+        ("True", True),
+        ("false", False),
+        ("None", None),
+        ("[1, 2]", [1, 2]),
+        ('{"a": [1]}', {"a": [1]}),
+        ('"7"', "7"),
+        ("sim/small", "sim/small"),
+        ("", ""),
+    ],
+)
+def test_parse_value_like_papermill_plus_json(text: str, value: object) -> None:
+    assert nbruns.parse_value(text) == value
+    assert type(nbruns.parse_value(text)) is type(value)
+
+
+def test_parse_value_rejects_broken_json() -> None:
+    with pytest.raises(ParameterError, match=r"value '\[1,' looks like JSON"):
+        nbruns.parse_value("[1,")
+
+
+def test_declared_parameters_reads_the_parameters_cell() -> None:
+    assert nbruns.declared_parameters(SMOKE) == {"n_items": 4, "accuracy": 0.5, "label": "smoke", "output_dir": "."}
+
+
+def test_declared_parameters_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nope.ipynb: no such notebook"):
+        nbruns.declared_parameters(tmp_path / "nope.ipynb")
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    with pytest.raises(ParameterError, match=r"broken.ipynb: not a readable notebook"):
+        nbruns.declared_parameters(broken)
+
+
+DECLARED = {"n": 3, "rate": 0.5, "name": "x", "flag": False, "models": ["a"], "anything": None}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"nn": 1}, r"unknown parameter 'nn'; its parameters cell declares: n, rate, name, flag, models, anything"),
+        ({"n": 1.5}, r"parameter 'n' expects int \(its default is 3\), got float 1.5"),
+        ({"n": True}, r"parameter 'n' expects int .* got bool True"),
+        ({"flag": 1}, r"parameter 'flag' expects bool .* got int 1"),
+        ({"name": 5}, r"parameter 'name' expects str .* got int 5"),
+        ({"models": "a"}, r"parameter 'models' expects list .* got str 'a'"),
+    ],
+)
+def test_check_parameters_names_the_bad_parameter(values: dict, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        nbruns.check_parameters(DECLARED, values, "nb.ipynb")
+
+
+def test_check_parameters_accepts_fitting_values() -> None:
+    checked = nbruns.check_parameters(
+        DECLARED, {"n": 5, "rate": 2, "flag": True, "models": ["b", "c"], "anything": {"k": 1}}, "nb.ipynb"
+    )
+    assert checked == {"n": 5, "rate": 2.0, "flag": True, "models": ["b", "c"], "anything": {"k": 1}}
+    assert type(checked["rate"]) is float
+
+
+def test_check_parameters_without_a_parameters_cell_says_so() -> None:
+    with pytest.raises(ParameterError, match="declares: nothing \\(no cell tagged 'parameters'\\)"):
+        nbruns.check_parameters({}, {"n": 1}, "nb.ipynb")
+
+
+def test_parse_parameters_keeps_text_for_string_defaults() -> None:
+    assert nbruns.parse_parameters([("name", "007"), ("n", "007"), ("flag", "true")], DECLARED) == {
+        "name": "007",
+        "n": 7,
+        "flag": True,
+    }
+
+
+def test_load_grid_json_and_yaml(tmp_path: Path) -> None:
+    (tmp_path / "g.json").write_text('{"model": ["a", "b"], "n": 3}')
+    (tmp_path / "g.yaml").write_text("model: [a, b]\nn: 3\n")
+    expected = {"model": ["a", "b"], "n": [3]}
+    assert nbruns.load_grid(tmp_path / "g.json") == expected
+    assert nbruns.load_grid(tmp_path / "g.yaml") == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("g.json", '{"a": [1],\n "b": }', r"g.json: line 2: invalid JSON"),
+        ("g.json", "[1, 2]", r"g.json: a grid is a non-empty mapping"),
+        ("g.json", "{}", r"a grid is a non-empty mapping"),
+        ("g.json", '{"a": []}', r"parameter 'a' has an empty list of values"),
+        ("g.toml", "a = 1", r"grid files must be .json, .yaml or .yml"),
+        ("g.yml", "a: [1\n", r"g.yml: invalid YAML"),
+    ],
+)
+def test_load_grid_errors_name_the_file_and_problem(tmp_path: Path, name: str, text: str, message: str) -> None:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ParameterError, match=message):
+        nbruns.load_grid(tmp_path / name)
+
+
+def test_yaml_grid_without_pyyaml_explains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "g.yaml").write_text("a: [1]\n")
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    with pytest.raises(ImportError, match="YAML grids need PyYAML"):
+        nbruns.load_grid(tmp_path / "g.yaml")
+
+
+def test_combinations_and_unique_safe_slugs() -> None:
+    combos = nbruns.combinations({"model": ["a/b", "a-b"], "n": [1, 2]})
+    assert combos[:2] == [{"model": "a/b", "n": 1}, {"model": "a/b", "n": 2}]
+    slugs = [nbruns.combo_slug(c) for c in combos]
+    assert len(set(slugs)) == 4
+    assert all("/" not in s and len(s) <= 90 for s in slugs)
+    assert nbruns.combo_slug({"prompt": "x" * 500}).startswith("prompt=xxx")
+    assert len(nbruns.combo_slug({"prompt": "x" * 500})) <= 90
+
+
+def test_sweep_checks_everything_before_starting_a_kernel(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="unknown parameter 'n_itemz'"):
+        nbruns.sweep(SMOKE, {"n_itemz": [1]}, tmp_path / "runs")
+    with pytest.raises(ParameterError, match=r"parameter 'accuracy' expects float .* got str 'high'"):
+        nbruns.sweep(SMOKE, {"accuracy": [0.5, "high"]}, tmp_path / "runs")
+    with pytest.raises(ParameterError, match="'output_dir' is set by the sweep"):
+        nbruns.sweep(SMOKE, {"output_dir": ["x"]}, tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_sweep_needs_an_output_dir_parameter(tmp_path: Path) -> None:
+    notebook = json.loads(SMOKE.read_text())
+    notebook["cells"][1]["source"] = "n_items = 4\n"
+    path = tmp_path / "no_output_dir.ipynb"
+    path.write_text(json.dumps(notebook))
+    with pytest.raises(ParameterError, match="must declare an 'output_dir' parameter"):
+        nbruns.sweep(path, {"n_items": [1]}, tmp_path / "runs")
+
+
+def _fake_run(root: Path, slug: str, parameters: dict, summary: pd.DataFrame | None) -> None:
+    run_dir = root / slug
+    run_dir.mkdir(parents=True)
+    (run_dir / "params.json").write_text(json.dumps(parameters))
+    if summary is not None:
+        summary.to_csv(run_dir / "summary.csv", index=False)
+
+
+def test_collect_adds_parameters_and_leaves_out_failed_runs(tmp_path: Path) -> None:
+    summary = pd.DataFrame({"strategy": ["a", "b"], "accuracy": [0.5, 0.75]})
+    _fake_run(tmp_path, "r1", {"n_items": 2, "strategy": "x"}, summary)
+    _fake_run(tmp_path, "r2", {"n_items": 3, "strategy": "y"}, summary)
+    _fake_run(tmp_path, "r3", {"n_items": 4, "strategy": "z"}, summary)  # wrote a summary, then failed
+    status = {"runs": [{"slug": s, "status": "failed" if s == "r3" else "ok"} for s in ("r1", "r2", "r3")]}
+    (tmp_path / "sweep_status.json").write_text(json.dumps(status))
+
+    table = nbruns.collect(tmp_path)
+
+    assert list(table.columns) == ["run", "n_items", "param_strategy", "strategy", "accuracy"]
+    assert table["run"].tolist() == ["r1", "r1", "r2", "r2"]
+    assert table["n_items"].tolist() == [2, 2, 3, 3]
+    assert table["param_strategy"].tolist() == ["x", "x", "y", "y"]
+
+
+def test_collect_with_nothing_to_collect_says_where_it_looked(tmp_path: Path) -> None:
+    _fake_run(tmp_path, "r1", {"n": 1}, None)
+    with pytest.raises(FileNotFoundError, match=r"no successful run with a .*/<run>/summary.csv"):
+        nbruns.collect(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such runs directory"):
+        nbruns.collect(tmp_path / "missing")
+
+
+def test_sweep_on_a_dask_executor(tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="the dask executor needs the optional extra: dask[distributed]")
+    done = []
+    with nbruns.dask_executor(workers=2) as executor:
+        result = nbruns.sweep(
+            SMOKE, {"n_items": [2], "accuracy": [0.5, 0.25]}, tmp_path, executor=executor, on_done=done.append
+        )
+    assert [run.status for run in result.runs] == ["ok", "failed"]
+    assert sorted(run.slug for run in done) == sorted(run.slug for run in result.runs)
+    failed = result.failed[0]
+    assert (failed.error_type, failed.parameters) == ("ValueError", {"n_items": 2, "accuracy": 0.25})
+    assert "not a whole number of items" in failed.error
+    assert Path(failed.notebook).is_file()  # the partial notebook is kept
+    assert pd.read_csv(tmp_path / result.runs[0].slug / "summary.csv")["correct"].tolist() == [1]
