@@ -50,6 +50,7 @@ class Request:
     extra: Mapping[str, Any] = field(default_factory=dict)
     item_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -99,9 +100,13 @@ class Request:
         return {k: v for k, v in known.items() if v is not None} | dict(self.extra)
 
     def fingerprint(self) -> str:
-        """A stable hash of what changes the answer: messages and every generation param."""
+        """A stable hash of what changes the answer: messages and every generation param (computed once)."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         payload = {"messages": [m.as_dict() for m in self.messages], "params": self.params()}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        object.__setattr__(self, "_fingerprint", digest)
+        return digest
 
 
 _PARAM_NAMES = {"temperature", "max_tokens", "top_p", "seed", "stop"}

@@ -59,7 +59,8 @@ def test_rows_are_on_disk_as_they_happen_and_reload(tmp_path):
     with log:
         model = SimulatedModel.profile("sim/small")
         model(Request.of("q1", item_id="1"))
-        assert len((run_dir / "calls.jsonl").read_text().splitlines()) == 1  # flushed before the next call
+        header, *rows = (run_dir / "calls.jsonl").read_text().splitlines()
+        assert json.loads(header) == {"_columns": list(COLUMNS)} and len(rows) == 1  # flushed before the next call
         model(Request.of("q2", item_id="2"))
     log.set_score(log.rows()[0]["call_id"], 1.0)
     log.close()
@@ -93,8 +94,9 @@ with log:
 def test_a_corrupt_middle_row_is_an_error_naming_file_and_line(tmp_path):
     run_dir = tmp_path / "bad"
     run_dir.mkdir()
-    (run_dir / "calls.jsonl").write_text('{"call_id": "a"}\nnot json\n{"call_id": "b"}\n')
-    with pytest.raises(ValueError, match=r"calls.jsonl:2"):
+    header = json.dumps({"_columns": ["run_id", "call_id"]})
+    (run_dir / "calls.jsonl").write_text(f'{header}\n["r", "a"]\nnot json\n["r", "b"]\n')
+    with pytest.raises(ValueError, match=r"calls.jsonl:3"):
         CallLog.load(run_dir)
 
 

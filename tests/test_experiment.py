@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_lab import FunctionModel, Request, ServerError, SimulatedModel
+from orchestra_lab import CallLog, FunctionModel, Request, ServerError, SimulatedModel
 from orchestra_lab.experiments.results import Results
 from orchestra_lab.experiments.run import Experiment
 
@@ -104,7 +104,7 @@ def test_an_interrupted_run_resumes_without_paying_anything_twice(tmp_path, stop
     with pytest.raises(stop_with):
         quiet(dataset(), first, tmp_path, concurrency=3, run_id="r1").run()
     assert len(answered) == 9
-    first_calls = {json.loads(line)["call_id"] for line in (tmp_path / "run" / "calls.jsonl").read_text().splitlines()}
+    first_calls = {row["call_id"] for row in CallLog.load(tmp_path / "run").rows()}
     assert len(Results.load(tmp_path / "run").items) == 9  # every answered call was a finished, written item
 
     second = {"a": counting_model("model-a", answered), "b": counting_model("model-b", answered)}

@@ -12,17 +12,18 @@ True
 from __future__ import annotations
 
 import contextvars
+import itertools
 import math
+import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from .._secrets import redact
 from ..pricing import usd_to_inr
 from .log import active_log
+from .schema import COLUMNS
 
 
 @dataclass(slots=True, eq=False)
@@ -96,24 +97,36 @@ def attempt(number: int) -> Iterator[None]:
         _ATTEMPT.reset(token)
 
 
+_ID_PREFIX = os.urandom(4).hex()  # per process: ids stay unique across processes and resumed sessions
+_ID_COUNTER = itertools.count()
+
+
 def new_call_id() -> str:
-    return uuid.uuid4().hex[:16]
+    """A unique call id: a per-process random prefix and a counter (cheap on the hot path)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+
+
+def enter_span(name: str, item_id: str | None) -> tuple[Span, contextvars.Token[Span | None], contextvars.Token[int]]:
+    """Open a new call under the current one; pair with :func:`exit_span`. (:func:`open_span` is the ``with`` form.)"""
+    parent = _SPAN.get()
+    strategy = parent.strategy if parent is not None else (_LABEL.get() or name)
+    span = Span(new_call_id(), parent, name, strategy, item_id, _ATTEMPT.get())
+    return span, _SPAN.set(span), _ATTEMPT.set(1)
+
+
+def exit_span(span_token: contextvars.Token[Span | None], attempt_token: contextvars.Token[int]) -> None:
+    _ATTEMPT.reset(attempt_token)
+    _SPAN.reset(span_token)
 
 
 @contextmanager
 def open_span(name: str, item_id: str | None) -> Iterator[tuple[Span, int]]:
     """Enter a new call under the current one; yields the span and its attempt number."""
-    parent = _SPAN.get()
-    strategy = parent.strategy if parent is not None else (_LABEL.get() or name)
-    number = _ATTEMPT.get()
-    span = Span(new_call_id(), parent, name, strategy, item_id, number)
-    span_token = _SPAN.set(span)
-    attempt_token = _ATTEMPT.set(1)
+    span, span_token, attempt_token = enter_span(name, item_id)
     try:
-        yield span, number
+        yield span, span.attempt
     finally:
-        _ATTEMPT.reset(attempt_token)
-        _SPAN.reset(span_token)
+        exit_span(span_token, attempt_token)
 
 
 def record_call(
@@ -122,38 +135,98 @@ def record_call(
     kind: str,
     attempt_number: int,
     started_at: float,
-    latency_s: float,
+    latency_s: float | None,
     cost: float | None,
     input_tokens: int | None,
     output_tokens: int | None,
     tokens_estimated: bool,
-    **fields: Any,
+    requested_model: str | None = None,
+    served_model: str | None = None,
+    provider: str | None = None,
+    source: str | None = None,
+    status: str = "ok",
+    error_type: str | None = None,
+    error: str | None = None,
+    http_status: int | None = None,
+    cache_hit: bool = False,
+    prompt_hash: str | None = None,
+    response_text: str | None = None,
 ) -> None:
     """Write the row of a finished call and pass its totals up to the parent span."""
     parent = span.parent
-    row = {
-        "call_id": span.call_id,
-        "parent_id": parent.call_id if parent is not None else None,
-        "item_id": span.item_id,
-        "strategy": span.strategy,
-        "caller": parent.name if parent is not None else None,
-        "kind": kind,
-        "name": span.name,
-        "attempt": attempt_number,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "tokens_estimated": tokens_estimated,
-        "cost_usd": cost,
-        "cost_inr": None if cost is None else usd_to_inr(cost),
-        "latency_s": latency_s,
-        "started_at": started_at,
-        "decision": span.decision,
-        "reason": span.reason,
-    } | {k: (redact(v) if isinstance(v, str) else v) for k, v in fields.items()}
-    active_log().record(row)
+    log = active_log()
+    log.append(
+        (
+            log.run_id,
+            span.call_id,
+            None if parent is None else parent.call_id,
+            span.item_id,
+            span.strategy,
+            None if parent is None else parent.name,
+            kind,
+            span.name,
+            requested_model,
+            served_model,
+            provider,
+            source,
+            attempt_number,
+            status,
+            error_type,
+            None if error is None else redact(error),
+            http_status,
+            cache_hit,
+            input_tokens,
+            output_tokens,
+            tokens_estimated,
+            cost,
+            None if cost is None else usd_to_inr(cost),
+            latency_s,
+            started_at,
+            prompt_hash,
+            None if response_text is None else redact(response_text),
+            span.decision,
+            span.reason,
+            None,
+        )
+    )
     if parent is not None:
         parent.children.append(span.call_id)
         parent.add_child_totals(cost, input_tokens, output_tokens, tokens_estimated)
+
+
+_RECORD_ORDER = [
+    "run_id",
+    "call_id",
+    "parent_id",
+    "item_id",
+    "strategy",
+    "caller",
+    "kind",
+    "name",
+    "requested_model",
+    "served_model",
+    "provider",
+    "source",
+    "attempt",
+    "status",
+    "error_type",
+    "error",
+    "http_status",
+    "cache_hit",
+    "input_tokens",
+    "output_tokens",
+    "tokens_estimated",
+    "cost_usd",
+    "cost_inr",
+    "latency_s",
+    "started_at",
+    "prompt_hash",
+    "response_text",
+    "decision",
+    "reason",
+    "score",
+]
+assert tuple(_RECORD_ORDER) == COLUMNS, "record_call must build rows in the schema's column order"
 
 
 def wall_clock() -> float:

@@ -47,6 +47,8 @@ class CallLog:
             run_id = run_id or _run_id_of(self._rows) or self.run_dir.name
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._file = open(self.run_dir / CALLS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - lives with the log
+            self._file.write(json.dumps({"_columns": COLUMNS}) + "\n")  # rows below are arrays in this order
+            self._file.flush()
         self.run_id = run_id or uuid.uuid4().hex[:12]
 
     @classmethod
@@ -59,14 +61,17 @@ class CallLog:
 
     # -- recording -------------------------------------------------------------------------------------------
     def record(self, row: dict[str, Any]) -> None:
-        """Append one row (missing columns take their defaults; ``run_id`` is this log's)."""
+        """Append one row given as a dict (missing columns take their defaults; ``run_id`` is this log's)."""
         values = DEFAULTS | row
         values["run_id"] = self.run_id
-        record = tuple(values[name] for name in COLUMNS)
+        self.append(tuple(values[name] for name in COLUMNS))
+
+    def append(self, record: tuple[Any, ...]) -> None:
+        """Append one row given as a tuple in :data:`COLUMNS` order (the fast path calls use)."""
         with self._lock:
             self._rows.append(record)
             if self._file is not None:
-                self._file.write(json.dumps(dict(zip(COLUMNS, record)), default=_json_default) + "\n")
+                self._file.write(json.dumps(record, default=_json_default) + "\n")
                 self._file.flush()
 
     def set_score(self, call_id: str, score: float) -> None:
@@ -75,9 +80,7 @@ class CallLog:
         with self._lock:
             for i in range(len(self._rows) - 1, -1, -1):
                 if self._rows[i][1] == call_id:
-                    row = list(self._rows[i])
-                    row[idx] = score
-                    self._rows[i] = tuple(row)
+                    self._rows[i] = (*self._rows[i][:idx], score, *self._rows[i][idx + 1 :])
                     break
             else:
                 raise KeyError(f"no call {call_id!r} in this log")
@@ -157,10 +160,14 @@ def _json_default(value: Any) -> Any:
 
 
 def _read_rows(path: Path) -> list[tuple[Any, ...]]:
+    """Rows from a calls.jsonl: ``{"_columns": [...]}`` header lines, then one JSON array a row in that order;
+    ``{"call_id", "score", "_update": true}`` lines attach scores."""
     if not path.exists():
         return []
     rows: list[tuple[Any, ...]] = []
     index: dict[str, int] = {}
+    columns: list[str] = list(COLUMNS)
+    score_at = COLUMNS.index("score")
     lines = path.read_text(encoding="utf-8").splitlines()
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -173,14 +180,20 @@ def _read_rows(path: Path) -> list[tuple[Any, ...]]:
                 _drop_last_line(path)
                 break
             raise ValueError(f"{path}:{lineno}: not a JSON row") from None
-        if data.get("_update"):
+        if isinstance(data, list):
+            values = dict(zip(columns, data))
+            row = tuple(values.get(name, DEFAULTS[name]) for name in COLUMNS)
+            index[row[1]] = len(rows)
+            rows.append(row)
+        elif "_columns" in data:
+            columns = list(data["_columns"])
+        elif data.get("_update"):
+            if data["call_id"] not in index:
+                raise ValueError(f"{path}:{lineno}: a score for call {data['call_id']!r}, which is not in the log")
             i = index[data["call_id"]]
-            row = list(rows[i])
-            row[COLUMNS.index("score")] = data["score"]
-            rows[i] = tuple(row)
-            continue
-        index[data["call_id"]] = len(rows)
-        rows.append(tuple(data.get(name, DEFAULTS[name]) for name in COLUMNS))
+            rows[i] = (*rows[i][:score_at], data["score"], *rows[i][score_at + 1 :])
+        else:
+            raise ValueError(f"{path}:{lineno}: neither a row nor a header")
     return rows
 
 

@@ -44,6 +44,7 @@ from .._secrets import redact
 from .._sync import run_sync
 from ..calllog import CallLog
 from ..calllog.context import label
+from ..calllog.schema import COLUMNS as CALL_COLUMNS
 from ..errors import BudgetExceededError, StrategyError
 from ..models.base import Model
 from ..pricing import usd_to_inr
@@ -343,11 +344,11 @@ _TREE: contextvars.ContextVar[_CallTree | None] = contextvars.ContextVar("orches
 class _RunLog(CallLog):
     """The run's call log; it also hands each row to the job whose call tree it belongs to (by context)."""
 
-    def record(self, row: dict[str, Any]) -> None:
-        super().record(row)
+    def append(self, record: tuple[Any, ...]) -> None:
+        super().append(record)
         tree = _TREE.get()
         if tree is not None:
-            tree.rows.append(row)
+            tree.rows.append(dict(zip(CALL_COLUMNS, record)))
 
 
 class _Interrupted(Exception):

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from .._sync import run_sync
-from ..calllog.context import Span, open_span, record_call, wall_clock
+from ..calllog.context import Span, enter_span, exit_span, record_call, wall_clock
 from ..errors import ModelError
 from ..errors import TimeoutError as CallTimeoutError
 from ..runtime._guards import active_guards, deadline_of, is_timeout_cancel
@@ -79,7 +79,9 @@ class Model(abc.ABC):
 
 async def invoke(model: Model, request: Request) -> Response:
     """Run ``model._acomplete`` inside a new call span and record its row (success or failure)."""
-    with open_span(model.name, request.item_id) as (span, attempt_number):
+    span, span_token, attempt_token = enter_span(model.name, request.item_id)
+    attempt_number = span.attempt
+    try:
         started = wall_clock()
         t0 = time.perf_counter()
         guards = active_guards() if model.kind == "model" else ()
@@ -138,6 +140,8 @@ async def invoke(model: Model, request: Request) -> Response:
             response_text=response.text,
         )
         return response
+    finally:
+        exit_span(span_token, attempt_token)
 
 
 def _timed_out(model: Model, limit: float, latency_s: float) -> CallTimeoutError:
