@@ -204,7 +204,9 @@ def test_cache_is_shared_across_processes(tmp_path):
         """
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
-    here = Cached(FunctionModel(lambda p: "from this process", name="echo"), ResponseCache(directory))
+    # the same function (by qualified name) as in the other process: its entries are shared
+    same_function = eval('lambda p: "from this process"')
+    here = Cached(FunctionModel(same_function, name="echo"), ResponseCache(directory))
     assert here("hi").text == "from the other process"
 
 
@@ -216,7 +218,9 @@ def test_key_material_is_exactly_the_listed_fields_and_nothing_secret(store):
     assert material["base_url"] == "https://api.acme.test/v1" and material["params"] == {"temperature": 0.2, "seed": 7}
     assert CANARY not in repr(material)
     simulated = cache_key_material(SimulatedModel.profile("sim/tiny"), request)
-    assert set(simulated) == set(material) | {"item_id", "metadata"}  # simulated answers depend on the item
+    # simulated answers depend on the item and on the model's configuration (seed, skill...)
+    assert set(simulated) == set(material) | {"item_id", "metadata", "config"}
+    assert "seed=0" in simulated["config"]
 
 
 def test_key_depends_on_base_url_and_model_but_not_on_item_for_live_models():
@@ -246,3 +250,16 @@ def test_wrapped_inner_models_keep_their_base_url_in_the_key(store):
     request = Request.of("hi")
     assert cache_key(Retrying(KeyedModel()), request) == cache_key(KeyedModel(), request)
     assert cache_key_material(Retrying(KeyedModel()), request)["base_url"] == "https://api.acme.test/v1"
+
+
+def test_simulated_models_with_another_seed_do_not_share_entries(tmp_path):
+    from orchestra_lab import Request, SimulatedModel
+    from orchestra_lab.runtime import Cached, ResponseCache
+
+    cache = ResponseCache(tmp_path / "c")
+    request = Request.of("q", item_id="1", metadata={"expected": 5, "difficulty": 0.5})
+    Cached(SimulatedModel.profile("sim/small", seed=1), cache)(request)
+    again = Cached(SimulatedModel.profile("sim/small", seed=1), cache)
+    other = Cached(SimulatedModel.profile("sim/small", seed=2), cache)
+    assert again(request).cached is True
+    assert other(request).cached is False

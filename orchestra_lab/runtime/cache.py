@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 import warnings
 from pathlib import Path
@@ -108,16 +109,20 @@ class ResponseCache:
         return f"ResponseCache({str(self.directory)!r})"
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
     """Everything that changes ``model``'s answer to ``request`` -- and nothing secret.
 
     Provider, base URL (when the model has one), model id, messages and every generation param (seed included).
     Models that read the dataset item rather than send the prompt (any source but ``"live"``: simulated, replay,
-    function models) also depend on ``item_id`` and ``metadata``, so those are part of their key.
+    function models, strategies) also depend on ``item_id``, ``metadata`` and their configuration (the repr: seed,
+    skill, children...), so those are part of their key.
 
     >>> from orchestra_lab import SimulatedModel, Request
     >>> sorted(cache_key_material(SimulatedModel.profile("sim/tiny"), Request.of("hi", temperature=0)))
-    ['base_url', 'item_id', 'messages', 'metadata', 'model', 'params', 'provider', 'version']
+    ['base_url', 'config', 'item_id', 'messages', 'metadata', 'model', 'params', 'provider', 'version']
     """
     material: dict[str, Any] = {
         "version": _KEY_VERSION,
@@ -128,7 +133,8 @@ def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
         "params": request.params(),
     }
     if model.source != "live":
-        material |= {"item_id": request.item_id, "metadata": dict(request.metadata)}
+        config = _ADDRESS.sub("", repr(innermost(model)))  # no memory addresses: keys must hold across processes
+        material |= {"item_id": request.item_id, "metadata": dict(request.metadata), "config": config}
     return material
 
 
