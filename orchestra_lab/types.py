@@ -179,6 +179,19 @@ def _add(a: int | None, b: int | None) -> int | None:
     return a if b is None else a + b
 
 
+def render_answer(value: Any) -> str:
+    """The canonical text of an answer value: JSON for objects and lists, ``42`` for ``42.0``, else ``str``.
+
+    >>> render_answer(42.0), render_answer({"b": 1, "a": "x"})
+    ('42', '{"a": "x", "b": 1}')
+    """
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def estimate_tokens(text: str) -> int:
     """A rough token count (about 4 characters a token, at least 1 for non-empty text).
 

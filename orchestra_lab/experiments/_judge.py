@@ -1,15 +1,13 @@
-"""The LLM-as-judge prompt and the parser that reads a score out of the judge's verdict.
-
->>> parse_verdict("Mostly right, one slip.\\nScore: 4/5")
-(0.8, None)
->>> parse_verdict("I cannot grade this.")
-(None, 'no score in the verdict')
-"""
+"""The LLM-as-judge prompt; the verdict parser lives in :mod:`orchestra_lab._verdict` (strategies use it too)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from .._verdict import parse_verdict
+
+__all__ = ["DEFAULT_RUBRIC", "PLACEHOLDERS", "parse_verdict", "render_rubric"]
 
 DEFAULT_RUBRIC = """You are grading an answer to a question against a reference answer.
 
@@ -28,10 +26,6 @@ where N is 0 (wrong) to 5 (fully correct)."""
 
 PLACEHOLDERS = ("input", "output", "expected")
 _PLACEHOLDER = re.compile(r"\{(input|output|expected)\}")
-_NUMBER = r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)"
-_SCORE = rf"(?P<a>{_NUMBER})\s*(?:(?:/|out\s+of)\s*(?P<b>{_NUMBER}))?\s*(?P<pct>%)?"
-_KEYED = re.compile(rf"\b(?:score|rating|grade)\b\s*(?:[:=]|is|of)?\s*{_SCORE}", re.IGNORECASE)
-_ANY = re.compile(_SCORE, re.IGNORECASE)
 
 
 def render_rubric(rubric: str, *, input: str, output: str, expected: Any) -> str:
@@ -42,38 +36,3 @@ def render_rubric(rubric: str, *, input: str, output: str, expected: Any) -> str
     """
     values = {"input": input, "output": output, "expected": "(none given)" if expected is None else str(expected)}
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], rubric)
-
-
-def parse_verdict(text: str, scale: float | None = 5) -> tuple[float | None, str | None]:
-    """(score in [0, 1], None), or (None, why not). The last "Score: ..." wins; without one, the last number.
-
-    ``a/b`` and "a out of b" give a/b, ``80%`` gives 0.8; a bare integer (or a number above 1) is read out of
-    ``scale``; any other bare number must already be in [0, 1].
-
-    >>> [parse_verdict(t)[0] for t in ("Score: 8/10", "0.8", "rating: 3", "**Score:** 90%", "2 out of 4")]
-    [0.8, 0.8, 0.6, 0.9, 0.5]
-    >>> parse_verdict("Score: 7", scale=None)
-    (None, 'bare score 7 is not in [0, 1] and no scale was given')
-    """
-    cleaned = text.replace("*", "")
-    match = _last(_KEYED, cleaned) or _last(_ANY, cleaned)
-    if match is None:
-        return None, "no score in the verdict"
-    a = float(match["a"])
-    if match["b"] is not None:
-        b = float(match["b"])
-        if b <= 0 or not 0 <= a <= b:
-            return None, f"score {match['a']}/{match['b']} is out of range"
-        return a / b, None
-    if match["pct"]:
-        return (a / 100, None) if 0 <= a <= 100 else (None, f"score {match['a']}% is out of range")
-    if scale is not None and (a.is_integer() or a > 1):
-        return (a / scale, None) if 0 <= a <= scale else (None, f"score {match['a']} is not between 0 and {scale:g}")
-    if 0 <= a <= 1:
-        return a, None
-    return None, f"bare score {match['a']} is not in [0, 1] and no scale was given"
-
-
-def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    matches = list(pattern.finditer(text))
-    return matches[-1] if matches else None

@@ -7,7 +7,6 @@ Each reader returns the pieces of a ``RecordedOutcomes``: an items table (index 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,18 +21,9 @@ _COST_SUFFIX = "|total_cost"
 _DUPLICATE_MARK = "#"
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """What a reader found: items, models and per-cell arrays (NaN / None where nothing was recorded)."""
-
-    items: pd.DataFrame
-    models: tuple[str, ...]
-    scores: np.ndarray
-    costs: np.ndarray
-    responses: np.ndarray
-    latencies: np.ndarray | None = None
-    input_tokens: np.ndarray | None = None
-    output_tokens: np.ndarray | None = None
+Arrays = dict[str, Any]
+"""What a reader found, as keyword arguments of :class:`~orchestra_lab.experiments.replay.RecordedOutcomes`:
+items, models and per-cell arrays (NaN / None where nothing was recorded)."""
 
 
 # -- RouterBench ---------------------------------------------------------------------------------------------
@@ -56,7 +46,7 @@ def routerbench_files(path_or_paths: str | Path | Sequence[str | Path]) -> list[
     return files
 
 
-def read_routerbench(files: Sequence[Path], on_duplicate: OnDuplicate) -> Loaded:
+def read_routerbench(files: Sequence[Path], on_duplicate: OnDuplicate) -> Arrays:
     """Read RouterBench-format CSVs (one row per prompt) into one table of recorded outcomes."""
     if on_duplicate not in ("error", "suffix"):
         raise ValueError(f"on_duplicate: {on_duplicate!r} is not 'error' or 'suffix'")
@@ -74,7 +64,7 @@ def read_routerbench(files: Sequence[Path], on_duplicate: OnDuplicate) -> Loaded
     responses = np.vstack([frame[[m + _RESPONSE_SUFFIX for m in models]].to_numpy(dtype=object) for frame in frames])
     responses[pd.isna(responses)] = None
     items = _routerbench_items(frames, files, on_duplicate)
-    return Loaded(items, models, scores, costs, responses)
+    return {"items": items, "models": models, "scores": scores, "costs": costs, "responses": responses}
 
 
 def _read_csv(file: Path) -> pd.DataFrame:
@@ -187,7 +177,7 @@ def calls_frame(calls: Any) -> pd.DataFrame:
     return frame
 
 
-def read_calls(frame: pd.DataFrame) -> Loaded:
+def read_calls(frame: pd.DataFrame) -> Arrays:
     """One cell per (item, model) row; the model is the ``model`` (or ``strategy``) column."""
     columns = {key: next((c for c in names if c in frame.columns), None) for key, names in _ALIASES.items()}
     for key in _REQUIRED:
@@ -222,7 +212,7 @@ def read_calls(frame: pd.DataFrame) -> Loaded:
     items = pd.DataFrame(index=items_index)
     for key in ("prompt", "category"):
         items[key] = _first_per_item(frame, columns[key], item_ids, items_index)
-    return Loaded(
+    return dict(
         items=items,
         models=models,
         scores=np.full(shape, np.nan) if scores is None else scores,

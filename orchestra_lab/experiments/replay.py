@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._replay_load import Loaded, OnDuplicate, calls_frame, read_calls, read_routerbench, routerbench_files
+from ._replay_load import Arrays, OnDuplicate, calls_frame, read_calls, read_routerbench, routerbench_files
 from .scorers import BaseScorer
 
 if TYPE_CHECKING:
@@ -162,18 +162,8 @@ class RecordedOutcomes:
         )
 
     @classmethod
-    def _of(cls, loaded: Loaded, name: str) -> RecordedOutcomes:
-        return cls(
-            items=loaded.items,
-            models=loaded.models,
-            scores=loaded.scores,
-            costs=loaded.costs,
-            responses=loaded.responses,
-            latencies=loaded.latencies,
-            input_tokens=loaded.input_tokens,
-            output_tokens=loaded.output_tokens,
-            name=name,
-        )
+    def _of(cls, arrays: Arrays, name: str) -> RecordedOutcomes:
+        return cls(**arrays, name=name)
 
     # -- looking up --------------------------------------------------------------------------------------------
     def __len__(self) -> int:

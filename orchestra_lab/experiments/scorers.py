@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from .._sync import run_sync
 from ..calllog.context import label
 from ..errors import BudgetExceededError, ModelError
-from ..types import Request
+from ..types import Request, render_answer
 from ._judge import DEFAULT_RUBRIC, PLACEHOLDERS, parse_verdict, render_rubric
 from .dataset import Item
 
@@ -104,14 +104,6 @@ def _alternatives(expected: Any) -> list[Any]:
     return list(expected) if isinstance(expected, (list, tuple)) else [expected]
 
 
-def _render(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 # -- text matching -------------------------------------------------------------------------------------------------
 
 _CONNECTORS = {"Pc", "Pd"}  # _ and dashes become spaces: "order_status" == "order status"
@@ -143,7 +135,7 @@ class ExactMatch(BaseScorer):
     def _score(self, output: str, item: Item) -> float:
         if item.expected is None:
             return self._unscorable(item, "the item has no expected value")
-        return float(any(output.strip() == _render(e).strip() for e in _alternatives(item.expected)))
+        return float(any(output.strip() == render_answer(e).strip() for e in _alternatives(item.expected)))
 
 
 class NormalizedExactMatch(BaseScorer):
@@ -160,7 +152,7 @@ class NormalizedExactMatch(BaseScorer):
     def _score(self, output: str, item: Item) -> float:
         if item.expected is None:
             return self._unscorable(item, "the item has no expected value")
-        return float(any(_normalize(output) == _normalize(_render(e)) for e in _alternatives(item.expected)))
+        return float(any(_normalize(output) == _normalize(render_answer(e)) for e in _alternatives(item.expected)))
 
 
 class Contains(BaseScorer):
@@ -178,7 +170,7 @@ class Contains(BaseScorer):
     def _score(self, output: str, item: Item) -> float:
         if item.expected is None:
             return self._unscorable(item, "the item has no expected value")
-        return float(any(self._contains(output, _render(e)) for e in _alternatives(item.expected)))
+        return float(any(self._contains(output, render_answer(e)) for e in _alternatives(item.expected)))
 
     def _contains(self, output: str, expected: str) -> bool:
         if self.normalize:
@@ -226,7 +218,7 @@ class TokenF1(BaseScorer):
     def _score(self, output: str, item: Item) -> float:
         if item.expected is None:
             return self._unscorable(item, "the item has no expected value")
-        return max(_token_f1(output, _render(e)) for e in _alternatives(item.expected))
+        return max(_token_f1(output, render_answer(e)) for e in _alternatives(item.expected))
 
 
 _ARTICLES = {"a", "an", "the"}
@@ -360,7 +352,7 @@ class MultipleChoice(BaseScorer):
         return alone.pop() if len(alone) == 1 else None
 
     def _expected_letter(self, item: Item) -> str | None:
-        expected = "" if item.expected is None else _render(item.expected)
+        expected = "" if item.expected is None else render_answer(item.expected)
         choices = [str(c) for c in item.metadata.get("choices") or []]
         if expected in choices and choices.index(expected) < len(self.letters):
             return self.letters[choices.index(expected)]
@@ -408,7 +400,7 @@ def _values_match(expected: Any, got: Any) -> bool:
         )
     if isinstance(expected, list):
         return isinstance(got, list) and len(expected) == len(got) and all(map(_values_match, expected, got))
-    return _normalize(_render(expected)) == _normalize(_render(got))
+    return _normalize(render_answer(expected)) == _normalize(render_answer(got))
 
 
 class JsonFields(BaseScorer):
@@ -522,7 +514,7 @@ def _simulated_verdict(output: str, item: Item) -> dict[str, Any]:
 
 
 def _rendered_or_none(value: Any) -> str | None:
-    return None if value is None else _render(value)
+    return None if value is None else render_answer(value)
 
 
 # -- user callables and names ----------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 from ..calllog.context import current_span
 from ..errors import BadResponseError, RateLimitError, ServerError, TimeoutError
 from ..pricing import Price
-from ..types import Request, Response, Usage, estimate_tokens
+from ..types import Request, Response, Usage, estimate_tokens, render_answer
 from .base import Model
 
 _NORMAL = NormalDist()
@@ -209,7 +209,9 @@ class SimulatedModel(Model):
         confidence = round(min(0.99, max(0.01, p + 0.3 * (self._u(seed, key, "conf") - 0.5))), 3)
         if "expected" in metadata and metadata["expected"] is not None:
             expected = metadata["expected"]
-            text = _render(expected) if correct else _wrong_answer(expected, metadata, self._u(seed, key, "wrong"))
+            text = (
+                render_answer(expected) if correct else _wrong_answer(expected, metadata, self._u(seed, key, "wrong"))
+            )
             return text, correct, confidence
         choices = list(metadata.get("choices") or [])
         if choices:
@@ -283,20 +285,12 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _LETTER = re.compile(r"^[A-Ea-e]$")
 
 
-def _render(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _wrong_answer(expected: Any, metadata: Mapping[str, Any], u: float) -> str:
     """A plausible wrong answer of the same kind as ``expected``; ``u`` picks which of a few common mistakes."""
-    choices = [c for c in (metadata.get("choices") or []) if str(c) != _render(expected)]
+    choices = [c for c in (metadata.get("choices") or []) if str(c) != render_answer(expected)]
     if choices:
         return str(choices[int(u * len(choices))])
-    text = _render(expected)
+    text = render_answer(expected)
     if _NUMBER.match(text):
         return _wrong_number(text, u)
     if _LETTER.match(text):

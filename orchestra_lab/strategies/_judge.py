@@ -5,38 +5,20 @@ A judge request carries, as ``metadata``, only what a simulated judge needs to b
 allowed answers (``choices``), the verdict a perfect judge would give (``expected``, derived from the item's
 expected answer when the item has one) and the item's ``difficulty``. Real providers never send metadata.
 
->>> parse_score("Score: 0.8"), parse_score("80%"), parse_score("7/10"), parse_score("great"), parse_score("7")
-(0.8, 0.8, 0.7, None, None)
 >>> parse_pick("The best is [2].", 3), parse_pick("none of them", 3)
 (2, None)
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..types import render_answer
 from ._normalize import normalize_answer
 
-_SCORE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(%|/\s*(\d+(?:\.\d+)?))?")
 _INTEGER = re.compile(r"(?<![\d.])(\d+)(?![\d.])")
-
-
-def parse_score(text: str) -> float | None:
-    """The first number in ``text`` as a score in [0, 1] (``80%`` and ``8/10`` understood); ``None`` if there is
-    none or it falls outside [0, 1]."""
-    match = _SCORE.search(text)
-    if match is None:
-        return None
-    value = float(match.group(1))
-    if match.group(2) == "%":
-        value /= 100
-    elif match.group(3) is not None:
-        denominator = float(match.group(3))
-        value = value / denominator if denominator else float("nan")
-    return value if 0.0 <= value <= 1.0 else None
 
 
 def parse_pick(text: str, count: int) -> int | None:
@@ -48,17 +30,12 @@ def parse_pick(text: str, count: int) -> int | None:
     return None
 
 
-def expected_text(value: Any) -> str:
-    """An expected answer as text (JSON for objects and lists)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
-
-
 def is_expected(answer: str, item: Mapping[str, Any]) -> bool | None:
     """Whether ``answer`` matches the item's expected answer after normalization (``None`` if there is none)."""
     expected = item.get("expected")
     if expected is None:
         return None
-    return normalize_answer(answer) == normalize_answer(expected_text(expected))
+    return normalize_answer(answer) == normalize_answer(render_answer(expected))
 
 
 def _difficulty(item: Mapping[str, Any]) -> dict[str, Any]:

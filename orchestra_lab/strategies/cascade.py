@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .._verdict import parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
-from ._judge import parse_score, verdict_metadata
+from ._judge import verdict_metadata
 from ._normalize import normalize_answer
 from .base import Outcome, Strategy, call, call_all
 from .validators import Validator, as_validator, first_rejection
@@ -79,7 +80,7 @@ class SelfConfidence(Scorer):
         if isinstance(stated, (int, float)):
             return Acceptance(float(stated), "stated confidence")
         match = _CONFIDENCE.search(response.text)
-        value = parse_score(match.group(1)) if match else None
+        value = parse_verdict(match.group(1), scale=None)[0] if match else None
         if value is None:
             return Acceptance(0.0, "no confidence stated: 0")
         return Acceptance(value, "confidence in text")
@@ -124,7 +125,7 @@ class JudgeScore(Scorer):
         outcome = await call(self.judge, ask)
         if outcome.response is None:
             return Acceptance(0.0, f"judge failed ({outcome.describe_error()}): 0", outcome.latency_s)
-        value = parse_score(outcome.response.text)
+        value = parse_verdict(outcome.response.text, scale=None)[0]
         if value is None:
             return Acceptance(0.0, f"judge reply {outcome.response.text[:60]!r} is no 0-1 score: 0", outcome.latency_s)
         return Acceptance(value, f"judge {self.judge.name} rated it", outcome.latency_s)
