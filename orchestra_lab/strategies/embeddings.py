@@ -22,8 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._secrets import resolve_key
-from ..errors import AuthError, BadRequestError, BadResponseError, ModelError, RateLimitError, ServerError
-from ..errors import TimeoutError as ModelTimeoutError
+from ..errors import BadResponseError
 
 
 class Embedder(Protocol):
@@ -117,52 +116,34 @@ class OpenAIEmbeddings:
         base_url: str = "https://api.openai.com/v1",
         api_key_env: str | None = "OPENAI_API_KEY",
         timeout_s: float = 30.0,
-        transport: Any = None,
     ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout_s = timeout_s
-        self.transport = transport
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        import httpx
+        from ..models._http import post_json
 
         key = resolve_key(self.api_key_env)
         headers = {"Authorization": f"Bearer {key.reveal()}"} if key is not None else {}
-        url = f"{self.base_url}/embeddings"
-        async with httpx.AsyncClient(timeout=self.timeout_s, transport=self.transport) as client:
-            try:
-                reply = await client.post(url, json={"model": self.model, "input": list(texts)}, headers=headers)
-            except httpx.TimeoutException:
-                message = f"embeddings: no answer from {url} in {self.timeout_s:g}s"
-                raise ModelTimeoutError(message, model=self.model) from None
-            except httpx.HTTPError as err:
-                raise ServerError(f"embeddings: {url}: {type(err).__name__}", model=self.model) from None
-        if reply.status_code != 200:
-            raise _http_error(reply.status_code, reply.text, self.model, url)
-        return _parse_embeddings(reply, len(texts), self.model)
+        reply = await post_json(
+            f"{self.base_url}/embeddings",
+            {"model": self.model, "input": list(texts)},
+            headers=headers,
+            timeout_s=self.timeout_s,
+            provider="embeddings",
+            model=self.model,
+        )
+        return _parse_embeddings(reply.body, len(texts), self.model)
 
     def __repr__(self) -> str:
         return f"OpenAIEmbeddings({self.model!r}, base_url={self.base_url!r}, api_key_env={self.api_key_env!r})"
 
 
-def _http_error(status: int, body: str, model: str, url: str) -> ModelError:
-    kind: type[ModelError]
-    if status in (401, 403):
-        kind = AuthError
-    elif status == 429:
-        kind = RateLimitError
-    elif status >= 500:
-        kind = ServerError
-    else:
-        kind = BadRequestError
-    return kind(f"embeddings: HTTP {status} from {url}: {body[:200]}", model=model, status=status)
-
-
-def _parse_embeddings(reply: Any, count: int, model: str) -> list[list[float]]:
+def _parse_embeddings(body: dict[str, Any], count: int, model: str) -> list[list[float]]:
     try:
-        rows: Sequence[dict[str, Any]] = sorted(reply.json()["data"], key=lambda d: d["index"])
+        rows: Sequence[dict[str, Any]] = sorted(body["data"], key=lambda d: d["index"])
         vectors = [list(map(float, row["embedding"])) for row in rows]
     except (ValueError, KeyError, TypeError) as err:
         raise BadResponseError(f"embeddings: unreadable response ({type(err).__name__}: {err})", model=model) from None
