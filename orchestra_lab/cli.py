@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
+from . import __version__
 from . import sweep as nbruns
 
 PROG = "orchestra-lab"
@@ -64,7 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="orchestra_lab: run the demo, or run, sweep and collect parameterized notebooks.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     demo = _subcommand(commands, "demo", "run the offline demo (simulated models) and write its report", _DEMO_EXAMPLES)

@@ -20,6 +20,7 @@ as in Jupyter.
 from __future__ import annotations
 
 import ast
+import contextvars
 import hashlib
 import itertools
 import json
@@ -341,7 +342,10 @@ def run_combination(notebook: str, output: str, parameters: dict[str, Any], kern
     status = RunStatus(run_dir.name, parameters, "ok", output)
     started = time.perf_counter()
     try:
-        _execute(Path(notebook), out, parameters | {OUTPUT_DIR_PARAMETER: str(run_dir)}, kernel_name)
+        # an empty context: jupyter_core keeps "this thread's event loop" in a context variable, which threaded
+        # executors (Dask) copy from the submitting thread -- a loop that may be running there already
+        values = parameters | {OUTPUT_DIR_PARAMETER: str(run_dir)}
+        contextvars.Context().run(_execute, Path(notebook), out, values, kernel_name)
     except PapermillExecutionError as exc:
         status.status, status.error_type, status.error = "failed", exc.ename, _one_line(exc.evalue)
     except Exception as exc:  # any failure of one combination is reported, not raised
@@ -391,8 +395,13 @@ def _checked_combinations(notebook: Path, grid: Mapping[str, Sequence[Any]]) -> 
         )
     if OUTPUT_DIR_PARAMETER in grid:
         raise ParameterError(f"grid: {OUTPUT_DIR_PARAMETER!r} is set by the sweep for each run; remove it")
-    combos = combinations(grid)
-    return [check_parameters(declared, combo, notebook) for combo in combos]
+    combos = [check_parameters(declared, combo, notebook) for combo in combinations(grid)]
+    seen: set[str] = set()
+    for combo in combos:
+        if combo_slug(combo) in seen:
+            raise ParameterError(f"grid: the combination {combo} comes up twice (a value is listed twice)")
+        seen.add(combo_slug(combo))
+    return combos
 
 
 def _outcome(future: Future[RunStatus], pending: RunStatus) -> RunStatus:

@@ -7,8 +7,8 @@ chromium (/usr/bin/chromium), jupyterlab or playwright. Setup (as .ci/run does):
     pip install jupyterlab playwright           # never `playwright install`: the system chromium is used
 
 The screenshot lands in test-artifacts/browser/<name>.png. To check another notebook, add it to ``NOTEBOOKS`` with
-the texts its widgets must show, e.g. ``("notebooks/quickstart.ipynb", ("accuracy",))``; it is copied into a
-temporary root, so the run leaves the repository untouched.
+the texts its widgets must show; a repository notebook is copied into a temporary root, so the run leaves the
+repository untouched.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def copy_of(relative: str) -> Callable[[Path], None]:
 # (name, how to write the notebook into the root, texts the rendered widgets must show)
 NOTEBOOKS: list[tuple[str, Callable[[Path], None], tuple[str, ...]]] = [
     ("dashboard", dashboard_notebook, ("browser test", "cheap-router", "accuracy 75.0%", "20/20", "1 error")),
+    ("quickstart", copy_of("notebooks/quickstart.ipynb"), ("quickstart", "accuracy")),
 ]
 
 

@@ -5,6 +5,7 @@ The papermill runs through the process pool are in test_cli.py (via the command 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -46,7 +47,12 @@ def test_parse_value_rejects_broken_json() -> None:
 
 
 def test_declared_parameters_reads_the_parameters_cell() -> None:
-    assert nbruns.declared_parameters(SMOKE) == {"n_items": 4, "accuracy": 0.5, "label": "smoke", "output_dir": "."}
+    assert nbruns.declared_parameters(SMOKE) == {
+        "n_items": 4,
+        "accuracy": 0.5,
+        "label": "smoke",
+        "output_dir": "out/smoke",
+    }
 
 
 def test_declared_parameters_errors_name_the_file(tmp_path: Path) -> None:
@@ -99,11 +105,15 @@ def test_parse_parameters_keeps_text_for_string_defaults() -> None:
 
 
 def test_load_grid_json_and_yaml(tmp_path: Path) -> None:
+    pytest.importorskip("yaml", reason="YAML grids need the optional PyYAML")
     (tmp_path / "g.json").write_text('{"model": ["a", "b"], "n": 3}')
     (tmp_path / "g.yaml").write_text("model: [a, b]\nn: 3\n")
     expected = {"model": ["a", "b"], "n": [3]}
     assert nbruns.load_grid(tmp_path / "g.json") == expected
     assert nbruns.load_grid(tmp_path / "g.yaml") == expected
+
+
+_NEEDS_YAML = pytest.mark.skipif(importlib.util.find_spec("yaml") is None, reason="needs the optional PyYAML")
 
 
 @pytest.mark.parametrize(
@@ -114,7 +124,7 @@ def test_load_grid_json_and_yaml(tmp_path: Path) -> None:
         ("g.json", "{}", r"a grid is a non-empty mapping"),
         ("g.json", '{"a": []}', r"parameter 'a' has an empty list of values"),
         ("g.toml", "a = 1", r"grid files must be .json, .yaml or .yml"),
-        ("g.yml", "a: [1\n", r"g.yml: invalid YAML"),
+        pytest.param("g.yml", "a: [1\n", r"g.yml: invalid YAML", marks=_NEEDS_YAML),
     ],
 )
 def test_load_grid_errors_name_the_file_and_problem(tmp_path: Path, name: str, text: str, message: str) -> None:
@@ -145,6 +155,8 @@ def test_sweep_checks_everything_before_starting_a_kernel(tmp_path: Path) -> Non
         nbruns.sweep(SMOKE, {"n_itemz": [1]}, tmp_path / "runs")
     with pytest.raises(ParameterError, match=r"parameter 'accuracy' expects float .* got str 'high'"):
         nbruns.sweep(SMOKE, {"accuracy": [0.5, "high"]}, tmp_path / "runs")
+    with pytest.raises(ParameterError, match=r"combination \{'n_items': 2\} comes up twice"):
+        nbruns.sweep(SMOKE, {"n_items": [2, 3, 2]}, tmp_path / "runs")
     with pytest.raises(ParameterError, match="'output_dir' is set by the sweep"):
         nbruns.sweep(SMOKE, {"output_dir": ["x"]}, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
@@ -201,7 +213,7 @@ def test_sweep_on_a_dask_executor(tmp_path: Path) -> None:
     assert [run.status for run in result.runs] == ["ok", "failed"]
     assert sorted(run.slug for run in done) == sorted(run.slug for run in result.runs)
     failed = result.failed[0]
-    assert (failed.error_type, failed.parameters) == ("ValueError", {"n_items": 2, "accuracy": 0.25})
+    assert (failed.error_type, failed.parameters) == ("ValueError", {"n_items": 2, "accuracy": 0.25}), failed.error
     assert "not a whole number of items" in failed.error
     assert Path(failed.notebook).is_file()  # the partial notebook is kept
     assert pd.read_csv(tmp_path / result.runs[0].slug / "summary.csv")["correct"].tolist() == [1]

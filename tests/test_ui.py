@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from orchestra_lab import SimulatedModel
+from orchestra_lab.calllog import call_tree
 from orchestra_lab.experiments.run import Experiment
-from orchestra_lab.ui import ResultsExplorer, RunDashboard, call_tree, call_tree_html, filter_items
+from orchestra_lab.ui import ResultsExplorer, RunDashboard, call_tree_html, filter_items
 from orchestra_lab.ui._compat import IPYWIDGETS_MAJOR, tooltip
 from orchestra_lab.ui.dashboard import StrategyProgress, money
 
@@ -87,7 +88,9 @@ def test_dashboard_shows_each_strategy_with_accuracy_cost_and_latency() -> None:
     assert lines[0] == "demo run · 3 results · 2 strategies · total cost $0.12 (₹10.56)"
     assert lines[1] == "2/3 · accuracy 50.0% · cost $0.02 (₹1.76) · p50 latency 0.5 s · 1 error"
     assert lines[2].startswith("1/2 · accuracy 100.0%")
-    assert [child.children[0].description for child in dashboard.widget.children[1].children] == ["cheap", "strong"]
+    bars = [child.children[0] for child in dashboard.widget.children[1].children]
+    assert [bar.description for bar in bars] == ["cheap", "strong"]
+    assert {bar.style.description_width for bar in bars} == {"7ch"}  # one width: the bars line up
 
 
 def test_dashboard_marks_finished_strategies_and_grows_for_unknown_totals() -> None:
@@ -183,9 +186,9 @@ def test_attach_to_a_real_experiment_counts_every_row(tmp_path: Path) -> None:
 
 
 def test_compat_tooltip_keyword_fits_the_installed_ipywidgets() -> None:
-    button = ipywidgets.Button(**tooltip("hover text"))
+    bar = ipywidgets.IntProgress(**tooltip("hover text"))
     name = "tooltip" if IPYWIDGETS_MAJOR >= 8 else "description_tooltip"
-    assert getattr(button, name) == "hover text"
+    assert getattr(bar, name) == "hover text"
 
 
 # -- explorer --------------------------------------------------------------------------------------------------
@@ -240,10 +243,11 @@ def test_filter_items_by_strategy_status_and_model(frames: tuple[pd.DataFrame, p
 
 def test_call_tree_follows_parent_links(frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     _, calls = frames
-    [root] = call_tree(calls, "c1")
+    root = call_tree(calls, "c1")
     assert [child.row["name"] for child in root.children] == ["sim/small", "sim/large"]
     assert [node.row["call_id"] for node in root.walk()] == ["c1", "c2", "c3"]
-    assert call_tree(calls, "nope") == []
+    with pytest.raises(KeyError, match="nope"):
+        call_tree(calls, "nope")
     page = call_tree_html([root])
     assert page.count("<ul>") == 2  # the root list and its children's
     assert "decision: escalate" in page and "reason: confidence 0.4 &lt; 0.7" in page

@@ -151,6 +151,7 @@ def record_call(
     cache_hit: bool = False,
     prompt_hash: str | None = None,
     response_text: str | None = None,
+    prompt: str | None = None,
 ) -> None:
     """Write the row of a finished call and pass its totals up to the parent span."""
     parent = span.parent
@@ -187,6 +188,7 @@ def record_call(
             span.decision,
             span.reason,
             None,
+            None if prompt is None else redact(prompt),
         )
     )
     if parent is not None:
@@ -225,6 +227,7 @@ _RECORD_ORDER = [
     "decision",
     "reason",
     "score",
+    "prompt",
 ]
 assert tuple(_RECORD_ORDER) == COLUMNS, "record_call must build rows in the schema's column order"
 

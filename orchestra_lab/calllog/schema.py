@@ -42,6 +42,7 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("decision", "string", "what a strategy decided (route chosen, stage accepted, vote winner...)"),
     ("reason", "string", "why the strategy decided so"),
     ("score", "float64", "score of the answer when an experiment scored it"),
+    ("prompt", "string", "the last user message of the request (keys redacted)"),
 )
 
 COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in SCHEMA)

@@ -27,6 +27,7 @@ File rules (the same for every format):
 
 from __future__ import annotations
 
+import codecs
 import csv
 import html
 import io
@@ -302,8 +303,9 @@ def _read_file(path: Path) -> list[Row]:
 
 
 def _decode(data: bytes, path: str) -> str:
+    data = data.removeprefix(codecs.BOM_UTF8)  # not "utf-8-sig": its error offsets would not count the BOM
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DatasetError(

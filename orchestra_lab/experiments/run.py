@@ -293,7 +293,7 @@ class _Job:
             "difficulty": item.difficulty,
             "input": item.input,
             "expected": item.expected,
-            "output": output,
+            "output": None if output is None else redact(output),  # an answer can quote a key
             "score": score,
             "status": status,
             "error_type": "scorer" if error is not None else root.get("error_type") if failed else None,

@@ -186,7 +186,7 @@ def _json_object(response: httpx.Response, who: str, latency: float, common: dic
     status = response.status_code
     try:
         data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         raise errors.BadResponseError(
             f"{who}: HTTP {status} with a body that is not JSON ({kind}): {body_snippet(response.text)}",
@@ -217,7 +217,7 @@ def body_snippet(text: str) -> str:
     """
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     message = dig(data, "error", "message") or dig(data, "message")
     if isinstance(message, str):

@@ -137,6 +137,7 @@ async def invoke(model: Model, request: Request) -> Response:
             cache_hit=response.cached,
             http_status=response.meta.get("http_status"),
             prompt_hash=request.fingerprint(),
+            prompt=request.prompt,
             response_text=response.text,
         )
         return response
@@ -189,4 +190,5 @@ def _record_failure(
         error=str(err) or type(err).__name__,
         http_status=getattr(err, "status", None),
         prompt_hash=request.fingerprint(),
+        prompt=request.prompt,
     )

@@ -103,5 +103,6 @@ def record_refusal(model: Model, request: Request, err: ModelError) -> ModelErro
             error_type=err.error_type,
             error=str(err),
             prompt_hash=request.fingerprint(),
+            prompt=request.prompt,
         )
     return err

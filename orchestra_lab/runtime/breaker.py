@@ -57,6 +57,9 @@ class CircuitBreaker(Wrapper):
         super().__init__(inner)
         if failures < 1:
             raise ValueError(f"failures: {failures!r} must be at least 1")
+        for field, seconds in (("window_s", window_s), ("cooldown_s", cooldown_s)):
+            if not seconds >= 0:
+                raise ValueError(f"{field}: {seconds!r} must be a non-negative number of seconds")
         self.failures = failures
         self.window_s = window_s
         self.cooldown_s = cooldown_s

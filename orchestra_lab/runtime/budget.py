@@ -67,6 +67,8 @@ class Budget:
         cap = max_usd if max_usd is not None else max_inr
         if not (cap is not None and cap >= 0):
             raise ValueError(f"Budget: the cap must be a non-negative amount, got {cap!r}")
+        if not default_max_tokens >= 1:
+            raise ValueError(f"Budget.default_max_tokens: {default_max_tokens!r} must be at least 1")
         self.max_usd = max_usd
         self.max_inr = max_inr
         self.default_max_tokens = default_max_tokens

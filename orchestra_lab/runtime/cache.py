@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal
 
+from .._secrets import redact
 from ..calllog.context import open_span, record_call, wall_clock
 from ..models.base import Model
 from ..types import Request, Response, Usage
@@ -71,7 +72,8 @@ class ResponseCache:
     def set(self, key: str, entry: dict[str, Any], ttl_s: float | None = None) -> None:
         """Store ``entry`` (JSON-serialisable) under ``key``, expiring after ``ttl_s`` seconds if given."""
         try:
-            self._open().set(key, json.dumps(entry, default=str, sort_keys=True), expire=ttl_s)
+            text = redact(json.dumps(entry, default=str, sort_keys=True))  # an answer can quote a key: never store it
+            self._open().set(key, text, expire=ttl_s)
         except Exception as err:
             self._failed("write", err)
 
@@ -216,6 +218,7 @@ class Cached(Wrapper):
                 source="cache",
                 cache_hit=True,
                 prompt_hash=request.fingerprint(),
+                prompt=request.prompt,
                 response_text=response.text,
             )
         return response

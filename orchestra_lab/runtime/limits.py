@@ -90,6 +90,9 @@ class RateLimited(Wrapper):
         super().__init__(inner)
         if concurrency is not None and concurrency < 1:
             raise ValueError(f"concurrency: {concurrency!r} must be at least 1")
+        for field, limit in (("rpm", rpm), ("tpm", tpm)):
+            if limit is not None and not limit > 0:
+                raise ValueError(f"{field}: {limit!r} must be a positive number per minute")
         self.rpm = rpm
         self.tpm = tpm
         self.concurrency = concurrency

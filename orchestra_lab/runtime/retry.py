@@ -53,6 +53,10 @@ class Retrying(Wrapper):
             raise ValueError(f"max_attempts: {max_attempts!r} must be at least 1")
         if not 0.0 <= jitter <= 1.0:
             raise ValueError(f"jitter: {jitter!r} must be between 0 and 1")
+        for field, seconds in (("base_delay_s", base_delay_s), ("max_delay_s", max_delay_s),
+                               ("max_total_wait_s", max_total_wait_s)):  # fmt: skip
+            if not seconds >= 0:
+                raise ValueError(f"{field}: {seconds!r} must be a non-negative number of seconds")
         self.max_attempts = max_attempts
         self.base_delay_s = base_delay_s
         self.max_delay_s = max_delay_s

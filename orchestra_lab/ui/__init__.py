@@ -8,14 +8,12 @@
 from __future__ import annotations
 
 from .dashboard import RunDashboard, StrategyProgress
-from .explorer import CallNode, ResultsExplorer, call_tree, call_tree_html, filter_items
+from .explorer import ResultsExplorer, call_tree_html, filter_items
 
 __all__ = [
-    "CallNode",
     "ResultsExplorer",
     "RunDashboard",
     "StrategyProgress",
-    "call_tree",
     "call_tree_html",
     "filter_items",
 ]

@@ -181,12 +181,15 @@ class RunDashboard:
         if self._pending is not None:
             _cancel(self._pending)
             self._pending = None
-        for strategy in [s for s in self.progress if s not in self._rows]:
-            bar = widgets.IntProgress(
-                min=0, description=strategy, style={"description_width": "initial"}, **tooltip(strategy)
-            )
+        new = [s for s in self.progress if s not in self._rows]
+        for strategy in new:
+            bar = widgets.IntProgress(min=0, description=strategy, **tooltip(strategy))
             self._rows[strategy] = (bar, widgets.HTML())
             self._body.children = (*self._body.children, widgets.HBox(self._rows[strategy]))
+        if new:  # one label width for all bars, so they line up
+            width = f"{max(len(s) for s in self._rows) + 1}ch"
+            for bar, _ in self._rows.values():
+                bar.style.description_width = width
         for strategy, progress in self.progress.items():
             bar, label = self._rows[strategy]
             bar.max = max(progress.total or 0, progress.done, 1)

@@ -3,7 +3,8 @@
 ``items`` is a frame of item rows (``Results.items``: strategy, item_id, status, score, cost_usd, input, output,
 call_id...); ``calls`` is the call log frame (``Results.calls`` / ``CallLog.to_frame()``). The model filter keeps the
 items whose call tree has a call served by one of the chosen models. Everything the widgets show is computed by
-plain functions (:func:`filter_items`, :func:`call_tree`, :func:`call_tree_html`), usable without a frontend.
+plain functions (:func:`filter_items`, :func:`call_tree_html`; the tree itself is
+:func:`orchestra_lab.calllog.tree.call_tree`), usable without a frontend.
 
 >>> import pandas as pd
 >>> items = pd.DataFrame({"strategy": ["cascade"], "item_id": ["q1"], "status": ["ok"], "score": [1.0],
@@ -14,7 +15,7 @@ plain functions (:func:`filter_items`, :func:`call_tree`, :func:`call_tree_html`
 >>> explorer = ResultsExplorer(items, calls)
 >>> explorer.item.value
 0
->>> [node.row["name"] for node in call_tree(calls, "c1")[0].walk()]
+>>> [node.row["name"] for node in call_tree(calls, "c1").walk()]
 ['cascade', 'sim/small']
 >>> "sim/small" in explorer.tree.value
 True
@@ -23,13 +24,13 @@ True
 from __future__ import annotations
 
 import html
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from ..calllog.tree import CallNode, call_tree
 from ..pricing import usd_to_inr
 from ._compat import show
 
@@ -38,20 +39,6 @@ MAX_ROWS = 200
 MAX_TEXT = 400
 TABLE_COLUMNS = ("strategy", "item_id", "repeat", "status", "score", "cost_usd", "latency_s", "output")
 MODEL_COLUMN = "served_model"
-
-
-@dataclass(slots=True)
-class CallNode:
-    """One call of a call tree: its call-log row and the calls it made."""
-
-    row: dict[str, Any]
-    children: list[CallNode] = field(default_factory=list)
-
-    def walk(self) -> Iterator[CallNode]:
-        """This call, then its descendants depth-first."""
-        yield self
-        for child in self.children:
-            yield from child.walk()
 
 
 def filter_items(
@@ -76,19 +63,6 @@ def filter_items(
     if models and calls is not None:
         keep &= _items_using(items, calls, set(models))
     return items[keep]
-
-
-def call_tree(calls: pd.DataFrame, root_id: str) -> list[CallNode]:
-    """The call ``root_id`` with its descendants (linked by ``parent_id``); empty when the call is not logged."""
-    rows = calls.to_dict("records")
-    children: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        children.setdefault(str(row.get("parent_id")), []).append(row)
-
-    def build(row: dict[str, Any]) -> CallNode:
-        return CallNode(row, [build(child) for child in children.get(str(row["call_id"]), [])])
-
-    return [build(row) for row in rows if str(row["call_id"]) == str(root_id)]
 
 
 def call_tree_html(nodes: list[CallNode]) -> str:
@@ -152,7 +126,7 @@ class ResultsExplorer:
             return
         row = self.items.loc[index]
         root = row.get("call_id")
-        nodes = call_tree(self.calls, root) if self.calls is not None and _present(root) else []
+        nodes = [call_tree(self.calls, str(root))] if self.calls is not None and _logged(self.calls, root) else []
         self.tree.value = _item_html(row) + call_tree_html(nodes)
 
     def _on_filter(self, _change: Any) -> None:
@@ -211,9 +185,20 @@ def _node_html(node: CallNode) -> str:
     for name in ("decision", "reason"):
         if _present(row.get(name)):
             details.append(f"{name}: {_cell(row[name])}")
-    answer = f"<br><code>{_cell(row.get('response_text'))}</code>" if _present(row.get("response_text")) else ""
+    prompt = f"<br>asked: <code>{_cell(row.get('prompt'))}</code>" if _present(row.get("prompt")) else ""
+    answer = (
+        f"<br>answered: <code>{_cell(row.get('response_text'))}</code>" if _present(row.get("response_text")) else ""
+    )
     children = "<ul>" + "".join(_node_html(c) for c in node.children) + "</ul>" if node.children else ""
-    return f"<li>{head} · " + " · ".join(d for d in details if d) + answer + children + "</li>"
+    return f"<li>{head} · " + " · ".join(d for d in details if d) + prompt + answer + children + "</li>"
+
+
+def _labelled(label: str, text: Any) -> str:
+    return f"<br>{label}: <code>{_cell(text)}</code>" if _present(text) else ""
+
+
+def _logged(calls: pd.DataFrame, call_id: Any) -> bool:
+    return _present(call_id) and bool((calls["call_id"].astype(str) == str(call_id)).any())
 
 
 def _cost(usd: Any) -> str:

@@ -6,6 +6,7 @@ own browser download (``playwright install``) is never used.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,9 +27,9 @@ WIDGET = ".jp-OutputArea-output .jupyter-widgets"  # a rendered ipywidgets view 
 
 
 def run_all_cells(lab: Lab, notebook: str, expected_texts: Sequence[str], screenshot: Path, deadline: Deadline) -> str:
-    """Open ``notebook``, run all its cells from the Run menu, wait until the rendered widgets show every one of
-    ``expected_texts``, save a screenshot; returns the widgets' visible text. On failure the screenshot shows
-    the page as it was."""
+    """Open ``notebook``, run all its cells from the Run menu, wait until rendered widgets show every one of
+    ``expected_texts``, scroll the first such widget into view and save a screenshot; returns the text of the
+    widgets found. On failure the screenshot shows the page as it was."""
     from playwright.sync_api import expect, sync_playwright
 
     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -39,12 +40,16 @@ def run_all_cells(lab: Lab, notebook: str, expected_texts: Sequence[str], screen
             try:
                 page.goto(lab.url(notebook), timeout=deadline.remaining_ms())
                 page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=deadline.remaining_ms())
+                # Run All before the kernel is up would race the kernel's start: wait for the status bar's "Idle"
+                idle = page.get_by_role("button", name=re.compile(r"\| Idle$"))
+                idle.first.wait_for(timeout=deadline.remaining_ms())
                 page.get_by_role("menuitem", name="Run", exact=True).click(timeout=deadline.remaining_ms())
                 page.get_by_role("menuitem", name="Run All Cells", exact=True).click(timeout=deadline.remaining_ms())
-                widgets = page.locator(WIDGET)
-                for text in expected_texts:
-                    expect(widgets.filter(has_text=text).first).to_be_visible(timeout=deadline.remaining_ms())
-                return "\n".join(widgets.all_inner_texts())
+                found = [page.locator(WIDGET).filter(has_text=text).first for text in expected_texts]
+                for widget in found:
+                    expect(widget).to_be_visible(timeout=deadline.remaining_ms())
+                found[0].scroll_into_view_if_needed(timeout=deadline.remaining_ms())  # the screenshot shows it
+                return "\n".join(widget.inner_text() for widget in found)
             finally:
                 page.screenshot(path=str(screenshot))
         finally:

@@ -21,9 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-# user settings that keep JupyterLab from asking about news and update checks (a toast over the page)
-_QUIET_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False}
+# user settings: start the notebook's kernel without the "Select Kernel" dialog; render every cell (no windowing,
+# which empties cells scrolled out of view); no news / update-check toast
+_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "autoStartDefaultKernel": True,
+        "windowingMode": "none",
+    },
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
 }
 
 
@@ -91,7 +96,7 @@ def _private_dirs(work: Path) -> dict[str, str]:
     }
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
-    for name, settings in _QUIET_SETTINGS.items():
+    for name, settings in _SETTINGS.items():
         target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(settings))
