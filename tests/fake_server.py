@@ -21,7 +21,8 @@ script, else drawn with the configured rates (seeded), else the default (``"ok"`
 - a :class:`Reply`: exactly that status, body and headers.
 
 It counts requests (``requests``, per behaviour in ``counts``) and records each one (``received``: path,
-lower-cased headers, JSON body, behaviour) so tests can check what was sent.
+lower-cased headers, JSON body, behaviour) so tests can check what was sent. A request the client abandoned
+mid-send (its body shorter than its Content-Length) is neither counted nor answered, as a real server would.
 
 >>> from orchestra_lab.models.openai import OpenAICompatible
 >>> with FakeProviderServer() as server:
@@ -486,7 +487,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self.server.fake._serve(self, self.rfile.read(length))
+        raw = self.rfile.read(length)
+        if len(raw) < length:  # the client died mid-request (e.g. killed): a real server would not process it
+            self.close_connection = True
+            return
+        self.server.fake._serve(self, raw)
 
     do_GET = do_POST
 

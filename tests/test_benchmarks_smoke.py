@@ -23,6 +23,7 @@ FIGURES = {
             for what in ("rows_per_s", "leaf_calls_per_s")
         ),
         "replay.all.rows_per_s",
+        "replay.all.rows_per_cpu_s",
         "sweep.threshold_router.seconds",
         "sweep.cascade.seconds",
     ],
