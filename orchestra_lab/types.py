@@ -103,8 +103,13 @@ class Request:
         """A stable hash of what changes the answer: messages and every generation param (computed once)."""
         if self._fingerprint is not None:
             return self._fingerprint
-        payload = {"messages": [m.as_dict() for m in self.messages], "params": self.params()}
-        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        hasher = hashlib.blake2b(digest_size=8)
+        for message in self.messages:
+            hasher.update(f"{message.role}\x1f{message.content}\x1e".encode())
+        params = self.params()
+        if params:
+            hasher.update(json.dumps(params, sort_keys=True, default=str).encode())
+        digest = hasher.hexdigest()
         object.__setattr__(self, "_fingerprint", digest)
         return digest
 

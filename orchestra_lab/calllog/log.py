@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .schema import COLUMNS, DEFAULTS, DTYPES
+from ._store import RowStore
+from .schema import COLUMNS, DEFAULTS
 
 CALLS_FILE = "calls.jsonl"
+_SCORE_AT = COLUMNS.index("score")
 
 _ACTIVE: contextvars.ContextVar[CallLog | None] = contextvars.ContextVar("orchestra_lab_log", default=None)
 
@@ -38,13 +40,13 @@ class CallLog:
 
     def __init__(self, run_dir: str | Path | None = None, *, run_id: str | None = None) -> None:
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows = RowStore()
         self._lock = threading.Lock()
         self._file = None
         self._tokens: list[contextvars.Token[CallLog | None]] = []
         if self.run_dir is not None:
-            self._rows = _read_rows(self.run_dir / CALLS_FILE)
-            run_id = run_id or _run_id_of(self._rows) or self.run_dir.name
+            self._rows = RowStore(_read_rows(self.run_dir / CALLS_FILE))
+            run_id = run_id or self._rows.first(0) or self.run_dir.name
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._file = open(self.run_dir / CALLS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - lives with the log
             self._file.write(json.dumps({"_columns": COLUMNS}) + "\n")  # rows below are arrays in this order
@@ -76,13 +78,8 @@ class CallLog:
 
     def set_score(self, call_id: str, score: float) -> None:
         """Attach a score to a recorded row (written to disk as a score line)."""
-        idx = COLUMNS.index("score")
         with self._lock:
-            for i in range(len(self._rows) - 1, -1, -1):
-                if self._rows[i][1] == call_id:
-                    self._rows[i] = (*self._rows[i][:idx], score, *self._rows[i][idx + 1 :])
-                    break
-            else:
+            if not self._rows.set_cell(call_id, _SCORE_AT, score):
                 raise KeyError(f"no call {call_id!r} in this log")
             if self._file is not None:
                 self._file.write(json.dumps({"call_id": call_id, "score": score, "_update": True}) + "\n")
@@ -98,12 +95,12 @@ class CallLog:
 
     def to_frame(self) -> Any:
         """All rows as a pandas DataFrame with the schema's dtypes."""
-        return rows_to_frame(self._rows)
+        return self._rows.to_frame()
 
     def clear(self) -> None:
         """Forget the in-memory rows (the run directory file is kept)."""
         with self._lock:
-            self._rows = []
+            self._rows = RowStore()
 
     # -- activation ------------------------------------------------------------------------------------------
     def __enter__(self) -> CallLog:
@@ -201,27 +198,3 @@ def _drop_last_line(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     kept = text.rstrip("\n").rsplit("\n", 1)[0] + "\n" if "\n" in text.rstrip("\n") else ""
     path.write_text(kept, encoding="utf-8")
-
-
-def _run_id_of(rows: list[tuple[Any, ...]]) -> str | None:
-    return rows[0][0] if rows else None
-
-
-def rows_to_frame(rows: list[tuple[Any, ...]]) -> Any:
-    """Build the typed DataFrame from row tuples (column-wise, so a million rows take about a second)."""
-    import numpy as np
-    import pandas as pd
-
-    columns = list(zip(*rows)) if rows else [() for _ in COLUMNS]
-    data: dict[str, Any] = {}
-    for name, values in zip(COLUMNS, columns):
-        dtype = DTYPES[name]
-        if dtype.startswith("datetime"):
-            data[name] = pd.to_datetime(np.asarray(values, dtype="float64"), unit="s", utc=True).astype(dtype)
-        elif dtype == "float64":
-            data[name] = np.asarray([np.nan if v is None else v for v in values], dtype="float64")
-        elif dtype == "category":
-            data[name] = pd.Categorical(values)
-        else:
-            data[name] = pd.array(values, dtype=dtype)
-    return pd.DataFrame(data, columns=list(COLUMNS))
