@@ -250,3 +250,19 @@ def test_bad_setups_are_refused_with_clear_errors(tmp_path):
         Experiment(dataset(2), [tiny], max_spend_usd=1.0, max_spend_inr=80.0)
     with pytest.raises(TypeError, match=r"strategies\['x'\]: expected a Model"):
         Experiment(dataset(2), {"x": "sim/tiny"})
+
+
+def test_a_wrapper_as_the_strategy_counts_every_attempt(tmp_path):
+    """Retrying logs no row of its own: each attempt is top-level; the item row must add them up."""
+    from orchestra_lab.runtime import Retrying
+
+    flaky = SimulatedModel.profile("sim/medium").with_faults(server_error=0.5)
+    retrying = Retrying(flaky, max_attempts=6, seed=0)  # simulated: waits are computed, not slept
+    results = quiet(dataset(), {"retry": retrying}, tmp_path).run()
+    calls = results.calls
+    for row in results.items.itertuples():
+        attempts = calls[(calls["item_id"] == row.item_id) & calls["parent_id"].isna()]
+        assert row.cost_usd == pytest.approx(attempts["cost_usd"].sum())
+        assert row.call_id == attempts["call_id"].iloc[-1]  # the last attempt is the outcome
+        assert row.latency_s >= attempts["latency_s"].sum() - 1e-9  # every attempt, plus the waits between them
+    assert (results.items["calls"] > 1).any()

@@ -191,3 +191,18 @@ def test_plots_name_missing_columns(items):
         plots.by_category(items.drop(columns="category"))
     with pytest.raises(KeyError, match="quality"):
         plots.sweep({"x": pd.DataFrame({"threshold": [0.1], "cost": [1.0]})})
+
+
+def test_figures_display_as_png_in_a_fresh_ipython_shell(summary):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from orchestra_lab._notebook import show_figures_inline
+
+    shell = InteractiveShell.instance()
+    try:
+        show_figures_inline()
+        fig = plots.frontier(summary)
+        data, _ = shell.display_formatter.format(fig)
+        assert data["image/png"].startswith(b"\x89PNG")
+    finally:
+        InteractiveShell.clear_instance()

@@ -223,6 +223,9 @@ def _figure_and_axes(ax: Axes | None) -> tuple[Figure, Axes]:
         return ax.figure, ax
     from matplotlib.figure import Figure
 
+    from .._notebook import show_figures_inline
+
+    show_figures_inline()
     fig = Figure(figsize=_FIGSIZE, layout="constrained")
     return fig, fig.add_subplot()
 

@@ -298,6 +298,7 @@ class Results:
             .highlight_max(subset=list(_HIGHER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
             .highlight_min(subset=list(_LOWER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
             .set_caption("best in column highlighted; CI = 95% bootstrap interval of the mean score")
+            .set_uuid("orchestra-summary")  # a fixed id: the same results render to the same HTML
         )
         return head + styled.to_html()
 

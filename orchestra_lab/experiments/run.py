@@ -200,9 +200,13 @@ class Experiment:
             with label(job.strategy):
                 response = await self.strategies[job.strategy].acomplete(request)
         except Exception as err:
-            return None if _refused_by_budget(err) else job.row(tree, output=None, score=0.0, status="error")
+            if _refused_by_budget(err):
+                return None
+            tree.latency_s = getattr(err, "latency_s", None)
+            return job.row(tree, output=None, score=0.0, status="error")
         finally:
             _TREE.reset(token)  # calls a judge makes while scoring are not part of the strategy's tree
+        tree.latency_s = response.latency_s
         return await self._scored_row(job, tree, response.text, log)
 
     async def _scored_row(self, job: _Job, tree: _CallTree, output: str, log: CallLog) -> dict[str, Any]:
@@ -298,9 +302,9 @@ class _Job:
             "status": status,
             "error_type": "scorer" if error is not None else root.get("error_type") if failed else None,
             "error": redact(f"{type(error).__name__}: {error}") if error is not None else root.get("error"),
-            "cost_usd": root.get("cost_usd"),
-            "cost_inr": root.get("cost_inr"),
-            "latency_s": root.get("latency_s"),
+            "cost_usd": tree.cost_usd(),
+            "cost_inr": None if tree.cost_usd() is None else usd_to_inr(tree.cost_usd()),
+            "latency_s": root.get("latency_s") if tree.latency_s is None else tree.latency_s,
             "calls": tree.leaf_calls(),
             "cache_hits": tree.cache_hits(),
             "call_id": root.get("call_id"),
@@ -316,16 +320,30 @@ def _checked_score(value: Any) -> float:
 
 
 class _CallTree:
-    """The call-log rows recorded while one job ran: its root call and every descendant."""
+    """The call-log rows recorded while one job ran: its top-level calls and every descendant.
 
-    __slots__ = ("rows",)
+    A strategy makes one top-level call; a wrapper used as the strategy (``Retrying``, ``Cached``...) logs no row
+    of its own, so each of its attempts is top-level: the last one is the outcome, the cost is theirs together, and
+    the latency is the one the wrapper reported (``latency_s``, set from the response or the error).
+    """
+
+    __slots__ = ("latency_s", "rows")
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.latency_s: float | None = None
+
+    def _tops(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row.get("parent_id") is None]
 
     @property
     def root(self) -> dict[str, Any] | None:
-        return next((row for row in self.rows if row.get("parent_id") is None), None)
+        tops = self._tops()
+        return tops[-1] if tops else None
+
+    def cost_usd(self) -> float | None:
+        costs = [row.get("cost_usd") for row in self._tops()]
+        return None if not costs or any(c is None for c in costs) else math.fsum(costs)
 
     def _leaves(self) -> list[dict[str, Any]]:
         parents = {row.get("parent_id") for row in self.rows}
