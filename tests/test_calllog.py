@@ -64,7 +64,9 @@ def test_rows_are_on_disk_as_they_happen_and_reload(tmp_path):
         model(Request.of("q2", item_id="2"))
     log.set_score(log.rows()[0]["call_id"], 1.0)
     log.close()
+    written = (run_dir / "calls.jsonl").read_bytes()
     again = CallLog.load(run_dir)
+    assert (run_dir / "calls.jsonl").read_bytes() == written  # reading a run never writes to it
     assert again.run_id == log.run_id
     pd.testing.assert_frame_equal(again.to_frame(), log.to_frame())
     assert again.to_frame()["score"].tolist()[0] == 1.0
@@ -84,9 +86,13 @@ with log:
     os._exit(1)
 """
     subprocess.run([sys.executable, "-c", script], check=False)
+    written = (tmp_path / "crash" / "calls.jsonl").read_bytes()
     with pytest.warns(UserWarning, match="partly written"):
         log = CallLog.load(tmp_path / "crash")
     assert [r["item_id"] for r in log.rows()] == [str(i) for i in range(5)]
+    assert (tmp_path / "crash" / "calls.jsonl").read_bytes() == written  # reading never writes
+    with pytest.warns(UserWarning, match="partly written"):
+        CallLog(tmp_path / "crash").close()  # opening to record cuts the torn line before appending
     lines = (tmp_path / "crash" / "calls.jsonl").read_text().splitlines()
     assert all(json.loads(line) for line in lines)
 

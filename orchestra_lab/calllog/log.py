@@ -16,8 +16,6 @@ import math
 import threading
 import uuid
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +43,7 @@ class CallLog:
         self._file = None
         self._tokens: list[contextvars.Token[CallLog | None]] = []
         if self.run_dir is not None:
-            self._rows = RowStore(_read_rows(self.run_dir / CALLS_FILE))
+            self._rows = RowStore(_read_rows(self.run_dir / CALLS_FILE, repair=True))
             run_id = run_id or self._rows.first(0) or self.run_dir.name
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._file = open(self.run_dir / CALLS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - lives with the log
@@ -55,19 +53,20 @@ class CallLog:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> CallLog:
-        """Open a run directory written earlier (rows are loaded; new calls would append)."""
+        """Read a run directory written earlier, without writing to it (it may still be recording elsewhere).
+
+        To record more calls into the run, open it with ``CallLog(run_dir)`` instead.
+        """
         path = Path(run_dir) / CALLS_FILE
         if not path.exists():
             raise FileNotFoundError(f"{path}: no call log here (expected {CALLS_FILE} in the run directory)")
-        return cls(run_dir)
+        log = cls()
+        log.run_dir = Path(run_dir)
+        log._rows = RowStore(_read_rows(path, repair=False))
+        log.run_id = log._rows.first(0) or log.run_dir.name
+        return log
 
     # -- recording -------------------------------------------------------------------------------------------
-    def record(self, row: dict[str, Any]) -> None:
-        """Append one row given as a dict (missing columns take their defaults; ``run_id`` is this log's)."""
-        values = DEFAULTS | row
-        values["run_id"] = self.run_id
-        self.append(tuple(values[name] for name in COLUMNS))
-
     def append(self, record: tuple[Any, ...]) -> None:
         """Append one row given as a tuple in :data:`COLUMNS` order (the fast path calls use)."""
         with self._lock:
@@ -143,22 +142,16 @@ def default_log() -> CallLog:
     return _DEFAULT_LOG
 
 
-@contextmanager
-def using(log: CallLog) -> Iterator[CallLog]:
-    """Record into ``log`` inside the block (same as ``with log:``)."""
-    with log:
-        yield log
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return str(value)
 
 
-def _read_rows(path: Path) -> list[tuple[Any, ...]]:
+def _read_rows(path: Path, *, repair: bool) -> list[tuple[Any, ...]]:
     """Rows from a calls.jsonl: ``{"_columns": [...]}`` header lines, then one JSON array a row in that order;
-    ``{"call_id", "score", "_update": true}`` lines attach scores."""
+    ``{"call_id", "score", "_update": true}`` lines attach scores. A torn last line (a crash mid-write) is skipped
+    with a warning, and cut from the file when ``repair`` (before appending to it)."""
     if not path.exists():
         return []
     rows: list[tuple[Any, ...]] = []
@@ -174,7 +167,8 @@ def _read_rows(path: Path) -> list[tuple[Any, ...]]:
         except json.JSONDecodeError:
             if lineno == len(lines):  # torn last line from a crash mid-write: the call had not finished
                 warnings.warn(f"{path}:{lineno}: ignoring a partly written last row", stacklevel=3)
-                _drop_last_line(path)
+                if repair:
+                    _drop_last_line(path)
                 break
             raise ValueError(f"{path}:{lineno}: not a JSON row") from None
         if isinstance(data, list):
