@@ -83,9 +83,65 @@ def test_summary_matches_hand_computed_values(tiny):
 def test_summary_interval_is_the_seeded_bootstrap_of_the_scores(tiny):
     summary = tiny.summary()
     for name, group in tiny.items.groupby("strategy"):
-        lo, hi = stats.bootstrap_ci(group["score"].to_numpy(), seed=0)
+        lo, hi = stats.bootstrap_ci(group.sort_values("item_id")["score"].to_numpy(), seed=0)  # one repeat: per item
         assert (summary.loc[name, "score_ci_lo"], summary.loc[name, "score_ci_hi"]) == (lo, hi)
         assert lo <= summary.loc[name, "score_mean"] <= hi
+
+
+def with_repeats(results: Results, scores_by_repeat: list[list[float]]) -> Results:
+    """``results`` with every row copied once per repeat, the scores of repeat ``r`` from ``scores_by_repeat[r]``."""
+    copies = [results.items.assign(repeat=r, score=scores) for r, scores in enumerate(scores_by_repeat)]
+    return Results(pd.concat(copies, ignore_index=True))
+
+
+def test_repeats_are_averaged_per_item_before_the_bootstrap():
+    scores = [1.0] * 12 + [0.0] * 8
+    once = synthetic(strategy=["s"] * 20, score=scores)
+    five_identical = with_repeats(once, [scores] * 5)
+    columns = ["score_mean", "score_ci_lo", "score_ci_hi"]
+    assert five_identical.summary()[columns].equals(once.summary()[columns])  # repeats add no independent items
+    varied = with_repeats(once, [scores, [1.0] * 20, [0.0] * 20])
+    item_means = [2 / 3] * 12 + [1 / 3] * 8  # i0..i19 sorted as strings: the cluster bootstrap draws items
+    order = np.argsort([f"i{k}" for k in range(20)])
+    row = varied.summary().loc["s"]
+    assert (row["n"], row["score_mean"]) == (60, pytest.approx(32 / 60))
+    assert (row["score_ci_lo"], row["score_ci_hi"]) == stats.bootstrap_ci(np.array(item_means)[order], seed=0)
+
+
+def test_compare_with_repeats_bootstraps_items_and_skips_mcnemar():
+    a = [1.0] * 16 + [0.0] * 5
+    b = [1.0] * 6 + [0.0] * 10 + [1.0] * 2 + [0.0] * 3
+    once = synthetic(strategy=["big"] * 21 + ["small"] * 21, score=a + b, item_id=[f"i{k}" for k in range(21)] * 2)
+    single = once.compare("big", "small")
+    repeated = with_repeats(once, [a + b] * 3).compare("big", "small")
+    assert repeated.difference == single.difference  # same items, same CI: 21 items, not 63 pairs
+    assert repeated.difference.n == 21
+    assert repeated.mcnemar is None and single.mcnemar is not None and single.note == ""
+    assert "McNemar skipped: up to 3 repeats per item" in repr(repeated)
+
+
+def test_summary_and_compare_do_not_depend_on_the_order_rows_finished():
+    rng = np.random.default_rng(7)
+    results = synthetic(
+        strategy=["x"] * 30 + ["y"] * 30,
+        item_id=[f"i{k}" for k in range(30)] * 2,
+        score=rng.integers(0, 2, 60).astype(float),
+        cost_usd=rng.random(60) / 1000,
+        latency_s=rng.random(60),
+    )
+    shuffled = Results(results.items.sample(frac=1.0, random_state=3))
+    pd.testing.assert_frame_equal(shuffled.summary(), results.summary(), check_exact=True)
+    assert shuffled.compare("x", "y").difference == results.compare("x", "y").difference
+
+
+def test_headline_never_shows_an_unknown_cost_as_a_known_total():
+    def headline(costs: list[float]) -> str:
+        return repr(synthetic(strategy=["s"] * len(costs), score=1.0, cost_usd=costs)).splitlines()[0]
+
+    assert headline([0.001, 0.002]).endswith("spend $0.0030 (₹%.2f)" % (0.003 * usd_inr()))
+    partly = headline([0.001, np.nan, 0.002])
+    assert "spend ≥ $0.0030 (" in partly and partly.endswith("(some prices unknown)")
+    assert headline([np.nan, np.nan]).endswith("spend unknown")
 
 
 def test_error_rows_hold_score_zero_and_the_failed_call(tiny):

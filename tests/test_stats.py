@@ -91,3 +91,11 @@ def test_is_pass_fail():
     assert stats.is_pass_fail([0, 1, 1.0, np.nan])
     assert not stats.is_pass_fail([0, 0.5])
     assert not stats.is_pass_fail([np.nan])
+
+
+def test_nanmean_skips_nan_along_an_axis_and_gives_nan_for_nothing(recwarn):
+    assert float(stats.nanmean([1.0, np.nan, 0.0, 1.0])) == pytest.approx(2 / 3)
+    columns = stats.nanmean([[1.0, np.nan, np.nan], [0.0, 1.0, np.nan]], axis=0)
+    assert columns[:2].tolist() == [0.5, 1.0] and math.isnan(columns[2])
+    assert math.isnan(float(stats.nanmean([]))) and math.isnan(float(stats.nanmean([np.nan])))
+    assert not recwarn.list  # unlike np.nanmean, no "Mean of empty slice" warning

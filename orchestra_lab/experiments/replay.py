@@ -40,6 +40,7 @@ import pandas as pd
 
 from ._replay_load import Arrays, OnDuplicate, calls_frame, read_calls, read_routerbench, routerbench_files
 from .scorers import BaseScorer
+from .stats import nanmean
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -400,7 +401,7 @@ def baselines(outcomes: RecordedOutcomes, models: Sequence[str] | None = None) -
     missing = np.isnan(scores).sum(axis=0)
     singles = pd.DataFrame(
         {
-            "quality": _nanmean(scores, axis=0),
+            "quality": nanmean(scores, axis=0),
             "cost_usd": costs.sum(axis=0),
             "scored": len(chosen) - missing,
             "missing_scores": missing,
@@ -440,7 +441,7 @@ def random_mix(
     if np.any((p < 0) | (p > 1)):
         raise ValueError("shares: every share must be between 0 and 1")
     w, s = outcomes.column(weak), outcomes.column(strong)
-    quality = _nanmean(outcomes.scores[:, [w, s]], axis=0)
+    quality = nanmean(outcomes.scores[:, [w, s]], axis=0)
     cost = outcomes.costs[:, [w, s]].sum(axis=0)
     missing = np.isnan(outcomes.scores[:, [w, s]]).sum(axis=0)
     return Curve(
@@ -486,8 +487,8 @@ def threshold_sweep(
         quality=_ratio(total["score"], total["scored"]),
         strong_share=(n - k) / n,
         missing=n - total["scored"],
-        weak_quality=float(_nanmean(outcomes.scores[:, w])),
-        strong_quality=float(_nanmean(outcomes.scores[:, s])),
+        weak_quality=float(nanmean(outcomes.scores[:, w])),
+        strong_quality=float(nanmean(outcomes.scores[:, s])),
         label=label or f"threshold {weak}/{strong}",
     )
 
@@ -536,8 +537,8 @@ def cascade_sweep(
         quality=_ratio(np.nansum(scores, axis=1), scored),
         strong_share=(stop == gates).mean(axis=1),
         missing=n - scored,
-        weak_quality=float(_nanmean(outcomes.scores[:, cols[0]])),
-        strong_quality=float(_nanmean(outcomes.scores[:, cols[-1]])),
+        weak_quality=float(nanmean(outcomes.scores[:, cols[0]])),
+        strong_quality=float(nanmean(outcomes.scores[:, cols[-1]])),
         label=label or "cascade " + " > ".join(stages),
     )
 
@@ -581,11 +582,6 @@ def _prefix_sums(scores: np.ndarray, costs: np.ndarray) -> dict[str, np.ndarray]
 def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def _nanmean(values: np.ndarray, axis: int | None = None) -> np.ndarray:
-    scored = (~np.isnan(values)).sum(axis=axis)
-    return _ratio(np.nansum(values, axis=axis), scored)
 
 
 # -- metrics ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 A run directory holds ``run.json`` (the run's config), ``items.jsonl`` (one line per finished strategy x item x
 repeat) and ``calls.jsonl`` (the call log). :meth:`Results.load` reads one back.
 
+Repeats of an item are not independent samples, so the statistics resample items: each item's repeats are averaged
+first, then the bootstrap draws items (a cluster bootstrap). With one repeat per item that is the plain bootstrap.
+
 >>> import pandas as pd
 >>> items = pd.DataFrame({"strategy": ["cheap"] * 4 + ["strong"] * 4, "item_id": ["a", "b", "c", "d"] * 2,
 ...                       "repeat": 0, "score": [1, 0, 1, 0, 1, 1, 1, 0], "status": "ok",
@@ -70,7 +73,7 @@ ITEM_COLUMNS: tuple[str, ...] = tuple(name for name, _ in ITEM_SCHEMA)
 SUMMARY_SCHEMA: tuple[tuple[str, str], ...] = (
     ("n", "rows: items x repeats that finished"),
     ("score_mean", "mean score (errors count 0; NaN scores left out)"),
-    ("score_ci_lo", "lower end of the 95% bootstrap confidence interval of score_mean"),
+    ("score_ci_lo", "lower end of the 95% bootstrap confidence interval of the mean score, over items"),
     ("score_ci_hi", "upper end of that interval"),
     ("error_rate", "share of rows whose strategy call failed"),
     ("cost_usd_total", "total spend in USD (NaN when a price is unknown)"),
@@ -102,23 +105,26 @@ _LOWER_IS_BETTER = (
 
 @dataclass(frozen=True)
 class Comparison:
-    """Strategy ``a`` against ``b`` on the items both finished: paired difference and, for pass/fail scores,
-    the exact McNemar test."""
+    """Strategy ``a`` against ``b`` on the items both finished: paired difference over items and, for pass/fail
+    scores with one repeat per item, the exact McNemar test (``note`` says why it is missing otherwise)."""
 
     a: str
     b: str
     difference: stats.PairedDifference
     mcnemar: stats.McNemar | None
+    note: str = ""
 
     def __repr__(self) -> str:
         d = self.difference
         text = (
             f"{self.a} - {self.b}: {d.difference:+.4f} mean score (95% CI {d.ci_lo:+.4f} to {d.ci_hi:+.4f}) "
-            f"over {d.n} pairs; {self.a} {d.mean_a:.4f}, {self.b} {d.mean_b:.4f}"
+            f"over {d.n} items; {self.a} {d.mean_a:.4f}, {self.b} {d.mean_b:.4f}"
         )
         if self.mcnemar is not None:
             m = self.mcnemar
             text += f"\nexact McNemar: p = {m.p_value:.4g} (only {self.a} right: {m.b}, only {self.b} right: {m.c})"
+        if self.note:
+            text += f"\n{self.note}"
         return text
 
     def _repr_html_(self) -> str:
@@ -186,7 +192,11 @@ class Results:
     def summary(
         self, *, confidence: float = stats.CONFIDENCE, resamples: int = stats.RESAMPLES, seed: int = 0
     ) -> pd.DataFrame:
-        """One row per strategy (see :data:`SUMMARY_SCHEMA`), best mean score first, then cheapest per item."""
+        """One row per strategy (see :data:`SUMMARY_SCHEMA`), best mean score first, then cheapest per item.
+
+        The confidence interval resamples items, each item's repeats averaged first; it does not depend on the
+        order the rows finished in.
+        """
         rows = {
             name: _summarize(group, confidence=confidence, resamples=resamples, seed=seed)
             for name, group in self.items.groupby("strategy", sort=False)
@@ -236,16 +246,23 @@ class Results:
     ) -> Comparison:
         """Strategy ``a`` against ``b`` on the (item, repeat) pairs both finished with a score.
 
-        The difference is ``mean(a) - mean(b)`` with a paired bootstrap CI; when every score is 0 or 1 the exact
-        McNemar test is added.
+        Each item's pairs are averaged first; the difference is the mean over items of ``a - b`` with a bootstrap
+        CI that resamples items. The exact McNemar test is added when every score is 0 or 1 and each item has one
+        repeat; with repeats it is skipped (the pairs of one item are not independent) and ``note`` says so.
         """
-        pairs = self._pairs(a, b)
+        pairs = self._pairs(a, b).dropna(subset=["score_a", "score_b"])
+        per_item = _item_means(pairs, ["score_a", "score_b"])
         difference = stats.paired_difference(
-            pairs["score_a"], pairs["score_b"], confidence=confidence, resamples=resamples, seed=seed
+            per_item["score_a"], per_item["score_b"], confidence=confidence, resamples=resamples, seed=seed
         )
         binary = stats.is_pass_fail(pairs["score_a"]) and stats.is_pass_fail(pairs["score_b"])
-        test = stats.mcnemar(pairs["score_a"], pairs["score_b"], names=(a, b)) if binary else None
-        return Comparison(a, b, difference, test)
+        if not binary:
+            return Comparison(a, b, difference, None)
+        repeats = int(pairs.groupby("item_id").size().max())
+        if repeats > 1:
+            note = f"exact McNemar skipped: up to {repeats} repeats per item are not independent pairs"
+            return Comparison(a, b, difference, None, note)
+        return Comparison(a, b, difference, stats.mcnemar(per_item["score_a"], per_item["score_b"], names=(a, b)))
 
     def project_cost(
         self, requests_per_day: float, *, currency: Literal["INR", "USD"] = "INR", days: int = 30
@@ -275,12 +292,10 @@ class Results:
     def _headline(self) -> str:
         items = self.items
         errors = int((items["status"] == "error").sum())
-        spend = items["cost_usd"].sum(min_count=1)
-        spend_text = "unknown" if math.isnan(spend) else f"${spend:.4f} (₹{usd_to_inr(spend):.2f})"
         return (
             f"Results(run_id={self.config.get('run_id')!r}): {items['item_id'].nunique()} items x "
             f"{items['strategy'].nunique()} strategies x {max(1, items['repeat'].nunique())} repeats = "
-            f"{len(items)} rows, {errors} errors, spend {spend_text}"
+            f"{len(items)} rows, {errors} errors, spend {_spend_text(items['cost_usd'])}"
         )
 
     def __repr__(self) -> str:
@@ -297,7 +312,7 @@ class Results:
             .style.format(precision=4, na_rep="")
             .highlight_max(subset=list(_HIGHER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
             .highlight_min(subset=list(_LOWER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
-            .set_caption("best in column highlighted; CI = 95% bootstrap interval of the mean score")
+            .set_caption("best in column highlighted; CI = 95% bootstrap interval of the mean score, over items")
             .set_uuid("orchestra-summary")  # a fixed id: the same results render to the same HTML
         )
         return head + styled.to_html()
@@ -311,18 +326,20 @@ class Results:
         keys = ["item_id", "repeat"]
         left = self.items.loc[self.items["strategy"] == a, [*keys, "score"]].rename(columns={"score": "score_a"})
         right = self.items.loc[self.items["strategy"] == b, [*keys, "score"]].rename(columns={"score": "score_b"})
-        return left.merge(right, on=keys, how="inner")
+        return left.merge(right, on=keys, how="inner", sort=True)
 
 
 def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: int) -> dict[str, float]:
+    group = group.sort_values(["item_id", "repeat"], kind="stable")  # the same rows give the same sums and CI
     scores = group["score"].to_numpy(dtype="float64")
     latency = group["latency_s"].to_numpy(dtype="float64")
     calls = group["calls"].to_numpy(dtype="float64")
-    lo, hi = stats.bootstrap_ci(scores, confidence=confidence, resamples=resamples, seed=seed)
+    item_scores = _item_means(group, ["score"])["score"]
+    lo, hi = stats.bootstrap_ci(item_scores, confidence=confidence, resamples=resamples, seed=seed)
     correct = np.nansum(scores)
     row: dict[str, float] = {
         "n": len(group),
-        "score_mean": _nanmean(scores),
+        "score_mean": float(stats.nanmean(scores)),
         "score_ci_lo": lo,
         "score_ci_hi": hi,
         "error_rate": float((group["status"] == "error").mean()),
@@ -340,7 +357,7 @@ def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: 
         "latency_p50_s": p50,
         "latency_p95_s": p95,
         "latency_p99_s": p99,
-        "calls_per_item": _nanmean(calls),
+        "calls_per_item": float(stats.nanmean(calls)),
         "cache_hit_rate": float(np.nansum(group["cache_hits"].to_numpy(dtype="float64")) / total_calls)
         if total_calls > 0
         else math.nan,
@@ -348,9 +365,22 @@ def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: 
     return row
 
 
-def _nanmean(x: np.ndarray) -> float:
-    finite = x[~np.isnan(x)]
-    return float(finite.mean()) if finite.size else math.nan
+def _item_means(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per item (sorted by id), the mean of ``columns`` over its repeats (NaN skipped): one independent sample each.
+
+    ``rows`` come sorted by (item, repeat), so the same rows give the same means whatever order they finished in.
+    """
+    return rows.groupby("item_id", sort=True)[columns].mean()
+
+
+def _spend_text(costs: pd.Series) -> str:
+    """Total spend for the headline; never a known-looking total when a price is unknown."""
+    known = costs.dropna()
+    if known.empty:
+        return "unknown"
+    total = float(known.sum())
+    text = f"${total:.4f} (₹{usd_to_inr(total):.2f})"
+    return text if len(known) == len(costs) else f"≥ {text} (some prices unknown)"
 
 
 def _percentiles(x: np.ndarray, qs: list[float]) -> list[float]:

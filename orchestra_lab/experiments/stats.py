@@ -1,6 +1,7 @@
 """Statistics for comparing strategies: bootstrap confidence intervals, paired differences, the exact McNemar test.
 
-Everything is seeded (the same data gives the same interval) and vectorized with numpy.
+Everything is seeded (the same data gives the same interval) and vectorized with numpy. The bootstrap treats its
+values as independent samples: pass one value per independent unit (e.g. per item, its repeats averaged first).
 
 >>> lo, hi = bootstrap_ci([1, 0, 1, 1, 0, 1, 1, 1, 0, 1])
 >>> 0.0 <= lo < 0.7 < hi <= 1.0
@@ -67,7 +68,7 @@ def bootstrap_ci(
 
 @dataclass(frozen=True, slots=True)
 class PairedDifference:
-    """Mean of ``a - b`` over pairs (same item, same repeat) with its bootstrap confidence interval."""
+    """Mean of ``a - b`` over ``n`` pairs with its bootstrap confidence interval."""
 
     n: int
     mean_a: float
@@ -91,9 +92,9 @@ def paired_difference(
     lo, hi = bootstrap_ci(diff, confidence=confidence, resamples=resamples, seed=seed)
     return PairedDifference(
         n=int(diff.size),
-        mean_a=_mean(x),
-        mean_b=_mean(y),
-        difference=_mean(diff),
+        mean_a=float(nanmean(x)),
+        mean_b=float(nanmean(y)),
+        difference=float(nanmean(diff)),
         ci_lo=lo,
         ci_hi=hi,
     )
@@ -166,6 +167,18 @@ def is_pass_fail(values: ArrayLike) -> bool:
     return bool(x.size) and bool(np.isin(x, (0.0, 1.0)).all())
 
 
+def nanmean(values: ArrayLike, axis: int | None = None) -> np.ndarray:
+    """Mean of the non-NaN values (along ``axis``); NaN where there is none, without numpy's empty-slice warning.
+
+    >>> float(nanmean([1.0, float("nan"), 0.0])), nanmean([[1, 0], [float("nan"), 1]], axis=0).tolist()
+    (0.5, [1.0, 0.5])
+    """
+    x = np.asarray(values, dtype="float64")
+    scored = (~np.isnan(x)).sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scored > 0, np.nansum(x, axis=axis) / np.maximum(scored, 1), np.nan)
+
+
 def _finite(values: ArrayLike) -> np.ndarray:
     x = np.asarray(values, dtype="float64").ravel()
     return x[~np.isnan(x)]
@@ -178,7 +191,3 @@ def _paired(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"paired scores need the same length, got {x.size} and {y.size}")
     keep = ~(np.isnan(x) | np.isnan(y))
     return x[keep], y[keep]
-
-
-def _mean(x: np.ndarray) -> float:
-    return float(x.mean()) if x.size else math.nan
