@@ -111,15 +111,6 @@ def test_missing_run_dir_is_a_clear_error(tmp_path):
         CallLog.load(tmp_path / "nope")
 
 
-def test_unknown_cost_is_nan_in_the_frame():
-    from orchestra_lab import Response
-
-    unknown = FunctionModel(lambda p: Response("x", requested_model="m"), name="unpriced")
-    with CallLog() as log:
-        unknown("q")
-    assert math.isnan(log.to_frame()["cost_usd"][0])
-
-
 def test_failed_calls_are_rows_with_error_type():
     def boom(prompt: str) -> str:
         raise ValueError("no")
@@ -133,3 +124,20 @@ def test_failed_calls_are_rows_with_error_type():
     assert frame["status"].tolist() == ["error", "error"]
     assert frame["error_type"].tolist() == ["ValueError", "rate_limit"]
     assert frame["cost_usd"].tolist() == [0.0, 0.0]
+
+
+def test_unknown_costs_are_nan_and_run_files_stay_strict_json(tmp_path):
+    from orchestra_lab import Model, Response
+
+    class Unpriced(Model):
+        name = "unpriced"
+
+        async def _acomplete(self, request):
+            return Response("x", requested_model=self.name)
+
+    with CallLog(tmp_path / "run") as log:
+        Unpriced()("q")
+    log.close()
+    for line in (tmp_path / "run" / "calls.jsonl").read_text().splitlines():
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert math.isnan(CallLog.load(tmp_path / "run").to_frame()["cost_usd"][0])

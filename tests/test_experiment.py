@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -266,3 +267,90 @@ def test_a_wrapper_as_the_strategy_counts_every_attempt(tmp_path):
         assert row.call_id == attempts["call_id"].iloc[-1]  # the last attempt is the outcome
         assert row.latency_s >= attempts["latency_s"].sum() - 1e-9  # every attempt, plus the waits between them
     assert (results.items["calls"] > 1).any()
+
+
+def test_a_refusal_inside_an_ensemble_stops_the_run_and_leaves_the_item_to_resume(tmp_path):
+    from orchestra_lab import Ensemble
+    from orchestra_lab.runtime.budget import worst_case_cost
+
+    medium = SimulatedModel.profile("sim/medium")
+    data = [{"id": "q0", "input": "What is 3 + 4?", "expected": 7, "difficulty": 0.5}]
+    cap = 2.5 * worst_case_cost(medium, Request.of(data[0]["input"], max_tokens=50))  # two members of three
+    vote = {"vote": Ensemble.self_consistency(medium, n=3)}
+    with pytest.warns(UserWarning, match="spend cap reached"):
+        capped = quiet(data, vote, tmp_path, max_spend_usd=cap, params={"max_tokens": 50}).run()
+    assert capped.items.empty  # not voted with two members and stored as finished
+    assert capped.calls["error_type"].value_counts().to_dict() == {"budget": 2}  # the refused member and the vote
+    done = quiet(data, vote, tmp_path, params={"max_tokens": 50}).run()
+    assert done.items[["status", "calls"]].values.tolist() == [["ok", 3]]
+
+
+def test_a_refused_judge_leaves_the_item_unscored_and_a_resumed_run_scores_it(tmp_path):
+    from orchestra_lab.experiments.scorers import LLMJudge
+
+    def make(cap: float | None) -> Experiment:
+        judge = LLMJudge(SimulatedModel.profile("sim/large"))
+        tiny = SimulatedModel.profile("sim/tiny")
+        return Experiment(dataset(3), [tiny], judge, run_dir=tmp_path / "r", progress=False, max_spend_usd=cap)
+
+    with pytest.warns(UserWarning, match="spend cap reached"):
+        capped = make(0.0006).run()  # enough for the tiny answers, not for a large judge
+    assert capped.items.empty
+    assert capped.calls.loc[capped.calls["strategy"] == "judge", "error_type"].tolist() == ["budget"]
+    done = make(None).run()
+    assert set(done.items["status"]) == {"ok"} and done.items["score"].notna().all() and len(done.items) == 3
+
+
+def test_unscorable_items_are_written_as_strict_json_and_read_back_as_nan(tmp_path):
+    def strict(text: str) -> dict:
+        return json.loads(text, parse_constant=lambda token: pytest.fail(f"not JSON: {token}"))
+
+    model = SimulatedModel.profile("sim/small")
+    unscorable = Experiment(dataset(2), [model], lambda output, expected: None, run_dir=tmp_path / "r", progress=False)
+    assert unscorable.run().items["score"].isna().all()
+    rows = [strict(line) for line in (tmp_path / "r" / "items.jsonl").read_text().splitlines()]
+    assert [row["score"] for row in rows] == [None, None]
+    assert Results.load(tmp_path / "r").items["score"].isna().all()
+    assert unscorable.run().items["score"].isna().all()  # resumed: read back from items.jsonl
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"params": {"temperature": 0.7}}, "params"),
+        ({"system": "Be terse."}, "system"),
+        ({"seeds": [2]}, "seeds"),
+        ({"strategies": {"m": SimulatedModel.profile("sim/small", seed=9)}}, "strategy 'm'"),
+    ],
+)
+def test_resuming_with_another_configuration_is_refused_naming_the_change(tmp_path, change, named):
+    setup = {"strategies": {"m": SimulatedModel.profile("sim/small")}, "params": {"temperature": 0.0}, "seeds": [1]}
+    quiet(dataset(2), **setup, tmp_path=tmp_path).run()
+    with pytest.raises(ValueError, match=rf"{re.escape(named)} .*, not .*; use a new run_id"):
+        quiet(dataset(2), **(setup | change), tmp_path=tmp_path).run()
+
+
+def test_a_resumed_run_may_add_strategies_and_repeats(tmp_path):
+    answered: list = []
+    quiet(dataset(2), {"a": counting_model("a", answered)}, tmp_path, seeds=[1]).run()
+    more = {"a": counting_model("a", answered), "b": counting_model("b", answered)}
+    results = quiet(dataset(2), more, tmp_path, seeds=[1, 2]).run()
+    assert len(results.items) == 2 * 2 * 2 and len(answered) == len(set(answered)) == 8
+
+
+def test_error_rows_count_as_finished_until_forgotten(tmp_path):
+    healthy: list[bool] = [False]
+
+    def sometimes(prompt: str) -> str:
+        if not healthy[0] and "1 + 1" in prompt:
+            raise ServerError("down", status=503)
+        return prompt.split()[2]
+
+    experiment = quiet(dataset(3), {"m": FunctionModel(sometimes, name="m")}, tmp_path)
+    assert experiment.run().items["status"].tolist() == ["ok", "error", "ok"]
+    healthy[0] = True
+    assert experiment.run().items["status"].tolist() == ["ok", "error", "ok"]  # paid for: not asked again
+    assert experiment.forget_errors() == 1
+    results = experiment.run()
+    assert results.items.set_index("item_id").loc["q1", "status"] == "ok" and len(results.items) == 3
+    assert experiment.forget_errors() == 0

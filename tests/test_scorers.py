@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from orchestra_lab import CallLog, FunctionModel, SimulatedModel
 from orchestra_lab.errors import BudgetExceededError, ServerError
+from orchestra_lab.experiments import scorers
 from orchestra_lab.experiments._judge import parse_verdict, render_rubric
 from orchestra_lab.experiments.dataset import Item, load_dataset
 from orchestra_lab.experiments.scorers import (
@@ -323,6 +325,43 @@ def test_a_simulated_judge_gives_the_default_scorers_verdict_at_its_skill_rate()
     tiny = LLMJudge(SimulatedModel.profile("sim/tiny"))
     assert 0 < sum(tiny.score(str(i.expected), i) != 1.0 for i in hard) < 30  # a weak judge errs sometimes
     assert math.isnan(tiny.score("x", Item("n", "?"))) and "could not read" in tiny.errors["n"]  # no reference: no hint
+
+
+def test_the_judge_caps_its_verdict_tokens():
+    asked = []
+
+    def grader(request):
+        asked.append(request.max_tokens)
+        return "Score: 5/5"
+
+    LLMJudge(FunctionModel(grader, name="g")).score("4", item(4))
+    LLMJudge(FunctionModel(grader, name="g"), max_tokens=40).score("4", item(4))
+    LLMJudge(FunctionModel(grader, name="g"), max_tokens=None).score("4", item(4))
+    assert asked == [256, 40, None]
+    with pytest.raises(ValueError, match="max_tokens"):
+        LLMJudge(FunctionModel(grader, name="g"), max_tokens=0)
+
+
+def test_an_async_judge_leaves_the_callers_loop_unpatched():
+    judge = LLMJudge(SimulatedModel.profile("sim/frontier"))
+
+    async def judge_three() -> tuple[list[float], bool]:
+        results = [await judge.ascore(str(n + 1), Item(f"q{n}", f"{n}+1?", n + 1, difficulty=0.05)) for n in range(3)]
+        return results, getattr(asyncio.get_running_loop(), "_nest_patched", False)
+
+    results, patched = asyncio.run(judge_three())
+    assert results == [1.0, 1.0, 1.0] and not patched  # nest_asyncio2 patches a loop only when run_sync nests in it
+
+
+def test_a_simulated_judge_builds_its_reference_scorer_once_per_answer_kind(monkeypatch):
+    built = []
+    monkeypatch.setattr(scorers, "as_scorer", lambda name: built.append(name) or SCORERS[name]())
+    monkeypatch.setattr(scorers, "_scorer_for_kind", functools.cache(scorers._scorer_for_kind.__wrapped__))
+    judge = LLMJudge(SimulatedModel.profile("sim/frontier"))
+    for n in range(3):
+        judge.score(str(n + 1), Item(f"q{n}", f"{n}+1?", n + 1))
+    judge.score("Paris", Item("c", "Capital of France?", "Paris"))
+    assert built == ["numeric", "normalized_exact"]
 
 
 # -- default scorers -------------------------------------------------------------------------------------------------

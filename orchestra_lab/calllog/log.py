@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextvars
 import html
 import json
-import math
 import threading
 import uuid
 import warnings
@@ -72,7 +71,8 @@ class CallLog:
         with self._lock:
             self._rows.append(record)
             if self._file is not None:
-                self._file.write(json.dumps(record, default=_json_default) + "\n")
+                strict = [None if v != v else v for v in record]  # NaN (an unknown cost) as null: strict JSON
+                self._file.write(json.dumps(strict, default=str, allow_nan=False) + "\n")
                 self._file.flush()
 
     def set_score(self, call_id: str, score: float) -> None:
@@ -140,12 +140,6 @@ def active_log() -> CallLog:
 def default_log() -> CallLog:
     """The session-wide log that calls made outside any ``with CallLog()`` block go to."""
     return _DEFAULT_LOG
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return str(value)
 
 
 def _read_rows(path: Path, *, repair: bool) -> list[tuple[Any, ...]]:

@@ -4,7 +4,11 @@ A run lives in a run directory (default ``./orchestra_runs/<run_id>``): ``calls.
 ``items.jsonl`` (one line per finished strategy x item x repeat, written as it finishes) and ``run.json`` (the
 config). Running again with the same ``run_id`` or ``run_dir`` resumes: what finished is not asked again, so nothing
 finished is paid twice. A strategy that fails on an item gives an item row with ``status="error"`` and score 0;
-only an interruption (``KeyboardInterrupt``, cancellation) stops the run.
+such rows count as finished too (their calls were paid for): :meth:`Experiment.forget_errors` drops them so the
+next run asks them again. Only an interruption (``KeyboardInterrupt``, cancellation) or the spend cap stops the
+run; an item whose strategy or scorer call the cap refused is not written, so it is asked again on resume.
+A run resumes only with the same dataset, scorer, system prompt, params and seeds, and the same configuration
+(``repr``) for each strategy key it had before; new strategy keys may be added.
 
 >>> import tempfile
 >>> from orchestra_lab import SimulatedModel
@@ -31,6 +35,7 @@ import contextvars
 import json
 import math
 import os
+import re
 import time
 import uuid
 import warnings
@@ -182,7 +187,7 @@ class Experiment:
             row = await self._item_row(job, log)
         except (KeyboardInterrupt, SystemExit) as exc:
             raise _Interrupted(exc) from exc
-        if row is None:
+        if row is None:  # refused by the spend cap: not written, so a resumed run asks it again
             state.stopped_by_budget = True
             return
         store.append(row)
@@ -209,14 +214,43 @@ class Experiment:
         tree.latency_s = response.latency_s
         return await self._scored_row(job, tree, response.text, log)
 
-    async def _scored_row(self, job: _Job, tree: _CallTree, output: str, log: CallLog) -> dict[str, Any]:
+    async def _scored_row(self, job: _Job, tree: _CallTree, output: str, log: CallLog) -> dict[str, Any] | None:
         try:
             score = _checked_score(await self.scorer.ascore(output, job.item))
         except Exception as err:
+            if _refused_by_budget(err):  # e.g. an LLM judge's call
+                return None
             return job.row(tree, output=output, score=math.nan, status="score_error", error=err)
         if not math.isnan(score) and tree.root is not None:
             log.set_score(tree.root["call_id"], score)
         return job.row(tree, output=output, score=score, status="ok")
+
+    def forget_errors(self) -> int:
+        """Drop the item rows that did not finish ``ok`` (``error``, ``score_error``) from the run directory, so
+        the next :meth:`run` asks them again; returns how many were dropped. Their calls stay in the call log and
+        count towards the spend cap.
+
+        >>> import tempfile
+        >>> from orchestra_lab import SimulatedModel
+        >>> down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
+        >>> experiment = Experiment([{"id": "q0", "input": "What is 1 + 1?", "expected": 2}], [down],
+        ...                         run_dir=tempfile.mkdtemp(), progress=False)
+        >>> experiment.run().items["status"].tolist(), experiment.forget_errors(), len(experiment.run().items)
+        (['error'], 1, 1)
+        """
+        if self._task is not None:
+            raise RuntimeError("forget_errors: the experiment is running; call it before or after run()")
+        path = self.run_dir / ITEMS_FILE
+        if not path.exists():
+            return 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a torn last line (a killed run) is dropped as well
+            rows = read_item_rows(path)
+        kept = [row for row in rows if row.get("status") == "ok"]
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(_item_line(row) for row in kept), encoding="utf-8")
+        os.replace(tmp, path)
+        return len(rows) - len(kept)
 
     def _jobs(self) -> Iterator[_Job]:
         """Repeat, then item, then strategy: a run stopped midway has every strategy on about the same items."""
@@ -249,7 +283,7 @@ class Experiment:
             "created_at": _now_iso(),
             "library_version": __version__,
             "dataset": {"name": self.dataset.name, "size": len(self.dataset)},
-            "strategies": {key: repr(model) for key, model in self.strategies.items()},
+            "strategies": {key: _stable_repr(model) for key, model in self.strategies.items()},
             "scorer": getattr(self.scorer, "name", repr(self.scorer)),
             "repeats": self.repeats,
             "seeds": None if self.seeds == (None,) * self.repeats else list(self.seeds),
@@ -457,7 +491,7 @@ class _ItemStore:
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def append(self, row: dict[str, Any]) -> None:
-        self._file.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+        self._file.write(_item_line(row))
         self._file.flush()
         self.rows.append(row)
         self.finished.add((row["strategy"], row["item_id"], row["repeat"]))
@@ -475,6 +509,25 @@ def _drop_torn_tail(path: Path) -> None:
         path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
+def _item_line(row: Mapping[str, Any]) -> str:
+    """One ``items.jsonl`` line: strict JSON, so NaN (an unscorable item's score) and infinities are null.
+
+    >>> _item_line({"score": float("nan"), "expected": [1.0, float("nan")]})
+    '{"score": null, "expected": [1.0, null]}\\n'
+    """
+    return json.dumps(_nan_to_null(row), default=_json_default, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _nan_to_null(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _nan_to_null(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_null(v) for v in value]
+    return value
+
+
 def _json_default(value: Any) -> Any:
     return str(value)
 
@@ -486,15 +539,57 @@ def _write_config(path: Path, config: Mapping[str, Any]) -> None:
 
 
 def _check_resumable(previous: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:
-    """A run can only be resumed on the same dataset and scorer (rows must stay comparable)."""
-    checks = [("dataset", previous.get("dataset", {}).get("name"), config["dataset"]["name"])]
-    checks.append(("scorer", previous.get("scorer"), config["scorer"]))
-    for what, before, now in checks:
-        if before is not None and before != now:
-            raise ValueError(
-                f"{path}: run {config['run_id']!r} was made with {what} {before!r}, not {now!r}; "
-                "use a new run_id (or run_dir) for a different setup"
-            )
+    """A run resumes only with the setup its rows were made with (so rows stay comparable): the same dataset,
+    scorer, system prompt, params, seeds of the repeats both have, and ``repr`` of each strategy key both have."""
+    now = json.loads(json.dumps(config, default=_json_default))  # compared as run.json stores it
+    changes = [
+        f"{what} {before!r}, not {after!r}" for what, before, after in _setup_pairs(previous, now) if before != after
+    ]
+    if changes:
+        raise ValueError(
+            f"{path}: run {config['run_id']!r} was made with {'; '.join(changes)}; "
+            "use a new run_id (or run_dir) for a different setup"
+        )
+
+
+def _setup_pairs(previous: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """(what, before, now) for each part of the setup the previous ``run.json`` records."""
+    if "dataset" in previous:
+        yield "dataset", previous["dataset"].get("name"), now["dataset"]["name"]
+    for what in ("scorer", "system", "params"):
+        if what in previous:
+            yield what, previous[what], now[what]
+    if "seeds" in previous:
+        before, after = _seed_per_repeat(previous), _seed_per_repeat(now)
+        common = min(len(before), len(after))  # repeats may be added or left out
+        yield "seeds", before[:common], after[:common]
+    for key, before in previous.get("strategies", {}).items():
+        if key in now["strategies"]:
+            yield f"strategy {key!r}", _without_addresses(before), now["strategies"][key]
+
+
+def _seed_per_repeat(config: Mapping[str, Any]) -> list[int | None]:
+    seeds = config.get("seeds")
+    return list(seeds) if seeds is not None else [None] * int(config.get("repeats", 1))
+
+
+_FUNCTION = re.compile(r"<function (?:[\w<>]+\.)*([\w<>]+) at 0x[0-9a-fA-F]+>")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _without_addresses(text: str) -> str:
+    """``text`` without what changes from one session to the next for the same code: memory addresses, and where
+    a function was defined (``<function test.<locals>.answer at 0x7f...>`` becomes ``<function answer>``).
+
+    >>> _without_addresses("FunctionModel(fn=<function make.<locals>.answer at 0x7f3a>, name='a')")
+    "FunctionModel(fn=<function answer>, name='a')"
+    """
+    return _ADDRESS.sub("", _FUNCTION.sub(r"<function \1>", text))
+
+
+def _stable_repr(model: Model) -> str:
+    """The model's configuration as it is compared when a run resumes."""
+    return _without_addresses(repr(model))
 
 
 def _locate_run(run_id: str | None, run_dir: str | Path | None) -> tuple[str, Path]:

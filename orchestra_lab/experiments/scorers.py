@@ -15,6 +15,7 @@ unreadable *output* is not unscorable: it scores 0.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -444,8 +445,10 @@ class LLMJudge(BaseScorer):
 
     ``rubric`` is a prompt with ``{input}``, ``{output}`` and ``{expected}`` placeholders; the verdict may say
     "Score: 4/5", "8/10", "0.8" or "80%" (bare integers are read out of ``scale``). The judge's call is logged
-    like any model call, under the strategy label ``name``. Its raw verdict is kept in ``verdicts[item_id]`` and
-    ``last_verdict``; an unreadable verdict or a failed judge call scores NaN with the reason in ``errors``.
+    like any model call, under the strategy label ``name``, with ``max_tokens`` (a verdict is short; the cap also
+    bounds the call's worst case under a spend cap). Its raw verdict is kept in ``verdicts[item_id]`` and
+    ``last_verdict``; an unreadable verdict or a failed judge call scores NaN with the reason in ``errors``. A call
+    refused by the spend cap raises :class:`~orchestra_lab.errors.BudgetExceededError` (the item is not scored).
     Offline, a :class:`~orchestra_lab.models.simulated.SimulatedModel` judge gives the verdict of the item's
     default scorer (see :func:`default_scorer_for`) at its skill rate, a plausible other verdict otherwise.
 
@@ -462,15 +465,19 @@ class LLMJudge(BaseScorer):
         *,
         scale: float | None = 5,
         temperature: float | None = 0.0,
+        max_tokens: int | None = 256,
         name: str = "judge",
     ) -> None:
         super().__init__()
         if "{output}" not in rubric:
             raise ValueError(f"rubric: needs an {{output}} placeholder (it may use {', '.join(PLACEHOLDERS)})")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"LLMJudge.max_tokens: {max_tokens!r} must be at least 1 (or None for no cap)")
         self.model = model
         self.rubric = rubric
         self.scale = scale
         self.temperature = temperature
+        self.max_tokens = max_tokens
         self.name = name
         self.verdicts: dict[str, str] = {}
         self.last_verdict: str | None = None
@@ -481,7 +488,11 @@ class LLMJudge(BaseScorer):
             return self._unscorable(item, "no output (the call failed)")
         prompt = render_rubric(self.rubric, input=item.input, output=text, expected=_rendered_or_none(item.expected))
         request = Request.of(
-            prompt, item_id=item.id, metadata=_simulated_verdict(text, item), temperature=self.temperature
+            prompt,
+            item_id=item.id,
+            metadata=await _simulated_verdict(text, item),
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
         )
         try:
             with label(self.name):
@@ -502,12 +513,12 @@ class LLMJudge(BaseScorer):
 _VERDICTS = [f"Score: {n}/5" for n in range(6)]
 
 
-def _simulated_verdict(output: str, item: Item) -> dict[str, Any]:
+async def _simulated_verdict(output: str, item: Item) -> dict[str, Any]:
     """Metadata that only simulated judges read: the verdict the item's default scorer gives, and the item's
     difficulty, so a simulated judge is right at its skill rate. Real providers never send metadata."""
     if item.expected is None:
         return {}
-    score = default_scorer_for([item]).score(output, item)  # type: ignore[attr-defined]
+    score = await _scorer_for_kind(_answer_kind(item)).ascore(output, item)
     if math.isnan(score):
         return {}
     return {"expected": _VERDICTS[round(score * 5)], "choices": _VERDICTS, "difficulty": item.difficulty}
@@ -610,7 +621,17 @@ def default_scorer_for(dataset: Dataset | Iterable[Item]) -> Scorer:
     """
     kinds = Counter(_answer_kind(item) for item in dataset)
     kind = kinds.most_common(1)[0][0] if kinds else "text"
-    return as_scorer(_KIND_SCORERS.get(kind, "normalized_exact"))
+    return as_scorer(_scorer_name_for(kind))
+
+
+@functools.cache
+def _scorer_for_kind(kind: str) -> Scorer:
+    """The default scorer for one answer kind, built once (simulated judges consult it on every item)."""
+    return as_scorer(_scorer_name_for(kind))
+
+
+def _scorer_name_for(kind: str) -> str:
+    return _KIND_SCORERS.get(kind, "normalized_exact")
 
 
 def _answer_kind(item: Item) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..calllog.context import note
-from ..errors import ModelError, StrategyError
+from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..types import Request, Response, Usage
 
@@ -30,7 +30,8 @@ class Strategy(Model):
     """Base of every orchestration strategy: ``kind="strategy"``, rows explain ``decision`` and ``reason``.
 
     Subclasses implement ``_acomplete`` and list their sub-models in :meth:`branches` (label, model) pairs;
-    ``children()`` and the tree ``repr`` follow from it.
+    ``children()`` and the tree ``repr`` follow from it. They call children with :func:`call`, so a refusal by the
+    spend cap (:class:`~orchestra_lab.errors.BudgetExceededError`) propagates instead of changing the answer.
     """
 
     kind: ClassVar[str] = "strategy"
@@ -106,9 +107,15 @@ class Outcome:
 
 
 async def call(model: Model, request: Request) -> Outcome:
-    """Call a child, turning a :class:`ModelError` into a failed :class:`Outcome` (other errors propagate)."""
+    """Call a child, turning a :class:`ModelError` into a failed :class:`Outcome` (other errors propagate).
+
+    A :class:`~orchestra_lab.errors.BudgetExceededError` propagates too: a spend cap stops the whole strategy, it
+    never makes a failed child (an ensemble voting with fewer members, a fallback moving on, a cascade escalating).
+    """
     try:
         return Outcome(model, await model.acomplete(request), None)
+    except BudgetExceededError:
+        raise
     except ModelError as err:
         return Outcome(model, None, err)
 

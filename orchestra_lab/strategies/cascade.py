@@ -174,7 +174,8 @@ class Stage:
 
 class Cascade(Strategy):
     """Stages from cheap to expensive; the first answer whose acceptance score reaches its stage's threshold is
-    returned, and the last stage is always accepted (it is not scored). A failed stage passes to the next.
+    returned, and the last stage is always accepted (it is not scored). A failed stage passes to the next; a call
+    refused by the spend cap (:class:`~orchestra_lab.errors.BudgetExceededError`) stops the cascade instead.
 
     ``stages`` are :class:`Stage` objects, ``(model, threshold)`` pairs, or a bare model for the last stage.
     ``scorer`` is the default for stages that name none. Acceptance scores are kept in

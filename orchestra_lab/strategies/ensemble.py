@@ -1,7 +1,8 @@
 """Ensembles: ask several models at once and combine their answers.
 
 Members run concurrently; a failed member is left out of the combination (its row shows the failure and this
-row's reason names it). Latency = the slowest member + the aggregation step (a judge, MoA layers).
+row's reason names it), but a refusal by the spend cap stops the ensemble (it is raised, not voted around).
+Latency = the slowest member + the aggregation step (a judge, MoA layers).
 
 **Tie-break rule** (all votes): among answers with the same top vote, the one given by the earliest member in the
 ensemble's order wins, and the reason says a tie was broken.
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ModelError, StrategyError
+from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..types import Message, Request, Response, as_request
 from ._judge import parse_pick, pick_metadata
@@ -346,6 +347,8 @@ class Ensemble(Strategy):
             )
         try:
             verdict = await self.aggregator.aggregate(request, ballots)
+        except BudgetExceededError:
+            raise
         except ModelError as err:
             spent = err.latency_s or 0.0
             raise self._fail(

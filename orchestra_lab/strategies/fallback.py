@@ -13,7 +13,8 @@ from .validators import Validator, as_validator, first_rejection
 
 class Fallback(Strategy):
     """Ordered models: move on when one fails with an error in ``on_errors`` (or an HTTP status in ``on_status``),
-    or when a validator rejects its answer. A :class:`~orchestra_lab.errors.CircuitOpenError` always moves on.
+    or when a validator rejects its answer. A :class:`~orchestra_lab.errors.CircuitOpenError` always moves on; a
+    :class:`~orchestra_lab.errors.BudgetExceededError` never does (the spend cap stops the fallback).
 
     Each attempt is its own row (a rejected answer's row stays ``ok``; the rejection is in this row's reason).
     An error that is no trigger ends the fallback; when every model fails, a
