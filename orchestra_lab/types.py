@@ -117,23 +117,34 @@ class Request:
 _PARAM_NAMES = {"temperature", "max_tokens", "top_p", "seed", "stop"}
 
 
-def _split_params(params: Mapping[str, Any]) -> dict[str, Any]:
+def _split_params(params: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Request fields from generation params: known ones by name, the others merged over ``extra`` (if any)."""
     known = {k: v for k, v in params.items() if k in _PARAM_NAMES}
     if "stop" in known and known["stop"] is not None:
         stop = known["stop"]
         known["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
-    extra = {k: v for k, v in params.items() if k not in _PARAM_NAMES}
-    return known | ({"extra": extra} if extra else {})
+    unknown = {k: v for k, v in params.items() if k not in _PARAM_NAMES}
+    return known | ({"extra": dict(extra or {}) | unknown} if unknown else {})
 
 
 def as_request(request: Request | str | Sequence[Mapping[str, str]], **params: Any) -> Request:
     """Coerce a prompt string, a list of ``{"role", "content"}`` dicts or a Request into a Request.
 
+    ``item_id`` and ``metadata`` set the item; other params override the request's (unknown ones join ``extra``).
+
     >>> as_request([{"role": "user", "content": "hi"}], max_tokens=5).max_tokens
     5
+    >>> r = as_request(Request.of("hi", extra_param=1), item_id="q1", top_k=3)
+    >>> r.item_id, r.params()
+    ('q1', {'extra_param': 1, 'top_k': 3})
     """
     if isinstance(request, Request):
-        return request.replace(**_split_params(params)) if params else request
+        if not params:
+            return request
+        item = {name: params.pop(name) for name in ("item_id", "metadata") if name in params}
+        if "metadata" in item:
+            item["metadata"] = dict(item["metadata"] or {})
+        return request.replace(**item, **_split_params(params, request.extra))
     if isinstance(request, str):
         return Request.of(request, **params)
     if isinstance(request, Sequence):

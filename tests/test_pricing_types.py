@@ -80,3 +80,40 @@ def test_fingerprint_covers_messages_and_params_only():
 def test_usage_adds_and_keeps_estimated_flag():
     total = Usage(1, 2) + Usage(None, 3, estimated=True)
     assert (total.input_tokens, total.output_tokens, total.estimated, total.total_tokens) == (1, 5, True, 6)
+
+
+def test_item_fields_given_with_a_request_set_the_item_and_new_params_merge_into_extra():
+    base = Request.of("hi", temperature=0.1, extra_param=1)
+    r = as_request(base, item_id="q1", metadata={"expected": 2}, top_k=3, temperature=0.5)
+    assert (r.item_id, dict(r.metadata)) == ("q1", {"expected": 2})
+    assert r.params() == {"temperature": 0.5, "extra_param": 1, "top_k": 3}  # extra kept, not replaced
+    assert as_request(base, item_id="q2").params() == base.params() == {"temperature": 0.1, "extra_param": 1}
+
+
+def test_item_fields_passed_to_complete_reach_the_model_and_the_row_not_the_params():
+    from orchestra_lab import CallLog, FunctionModel
+
+    seen: list[Request] = []
+    model = FunctionModel(lambda request: seen.append(request) or "ok", name="spy")
+    with CallLog() as log:
+        model.complete(Request.of("What is 1+1?"), item_id="q1", metadata={"expected": 2})
+    assert (seen[0].item_id, dict(seen[0].metadata), seen[0].params()) == ("q1", {"expected": 2}, {})
+    assert log.to_frame()["item_id"].tolist() == ["q1"]
+
+
+def test_a_function_models_response_gets_what_it_left_unset():
+    from orchestra_lab import CallLog, FunctionModel, Response
+    from orchestra_lab.strategies import Fallback
+
+    answer = Response("4", requested_model="")
+    model = FunctionModel(lambda prompt: answer, name="calc", cost_per_call=0.25)
+    with CallLog() as log:
+        response = Fallback([model], name="fb")("2+2?")
+    assert response.cost_usd == 0.25 and (response.usage.input_tokens, response.usage.output_tokens) == (0, 0)
+    row = log.to_frame().set_index("name").loc["calc"]
+    assert (row["source"], row["provider"], row["served_model"]) == ("function", "function", "calc")
+    assert row["cost_usd"] == 0.25
+    assert answer.cost_usd is None  # the function's own object is left alone
+    kept = Response("x", requested_model="m", served_model="m-v2", provider="acme", usage=Usage(3, 4), cost_usd=0.5)
+    filled = FunctionModel(lambda prompt: kept)("q")
+    assert (filled.served_model, filled.provider, filled.usage, filled.cost_usd) == ("m-v2", "acme", Usage(3, 4), 0.5)

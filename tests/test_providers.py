@@ -242,6 +242,35 @@ def test_repr_shows_the_key_env_name_never_the_key() -> None:
     assert KEYS["OPENAI_API_KEY"] not in text
 
 
+def test_a_colab_key_is_read_at_the_first_call_only(
+    fake_server: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestra_lab import _secrets
+
+    lookups: list[str] = []
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setattr(_secrets, "_colab_secret", lambda name: lookups.append(name) or "sk-colab-secret-0000")
+    model = openai_model(fake_server)
+    assert lookups == []  # not read when the model is built
+    for _ in range(3):
+        model.complete("Hi")
+    assert lookups == ["OPENAI_API_KEY"]
+    assert [r.headers["authorization"] for r in fake_server.received] == ["Bearer sk-colab-secret-0000"] * 3
+
+
+def test_a_missing_key_is_looked_up_again_at_the_next_call(
+    fake_server: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    model = openai_model(fake_server)
+    for _ in range(2):
+        with pytest.raises(AuthError, match="OPENAI_API_KEY"):
+            model.complete("Hi")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-set-later-0000")
+    model.complete("Hi")
+    assert fake_server.last.headers["authorization"] == "Bearer sk-set-later-0000"
+
+
 # -- errors ----------------------------------------------------------------------------------------------------
 
 

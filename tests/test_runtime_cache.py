@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -194,20 +195,86 @@ def test_a_cache_whose_reads_fail_is_a_miss(store, monkeypatch):
     assert store.misses == 2 and store.hits == 0
 
 
-def test_cache_is_shared_across_processes(tmp_path):
+SHARED_MODULE = """
+import os
+
+from orchestra_lab import FunctionModel, SimulatedModel
+from orchestra_lab.strategies import Fallback
+
+
+def answer(prompt):
+    return f"from process {os.getpid()}"
+
+
+def build():
+    models = [FunctionModel(answer, name="echo"), SimulatedModel.profile("sim/small", seed=3)]
+    return Fallback(models, on_status={500, 503, 529})
+"""
+
+
+def test_cache_is_shared_across_processes(tmp_path, monkeypatch):
+    """The same model built by the same code in another process (another hash seed) finds its entries."""
     directory = tmp_path / "cache"
+    (tmp_path / "shared_strategy.py").write_text(SHARED_MODULE)
     script = textwrap.dedent(
         f"""
-        from orchestra_lab import FunctionModel
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from shared_strategy import build
         from orchestra_lab.runtime import Cached, ResponseCache
-        Cached(FunctionModel(lambda p: "from the other process", name="echo"), ResponseCache({str(directory)!r}))("hi")
+        print(Cached(build(), ResponseCache({str(directory)!r}))("hi").text)
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
-    # the same function (by qualified name) as in the other process: its entries are shared
-    same_function = eval('lambda p: "from this process"')
-    here = Cached(FunctionModel(same_function, name="echo"), ResponseCache(directory))
-    assert here("hi").text == "from the other process"
+    other = subprocess.run([sys.executable, "-c", script], check=True, timeout=60, capture_output=True, text=True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from shared_strategy import build
+
+    here = Cached(build(), ResponseCache(directory))("hi")
+    assert here.cached and here.text == other.stdout.strip() != f"from process {os.getpid()}"
+
+
+def test_function_models_with_different_code_do_not_share_entries(store):
+    first = Cached(FunctionModel(lambda p: "A"), store)
+    second = Cached(FunctionModel(lambda p: "B"), store)
+    third = Cached(FunctionModel(lambda p, suffix="C": suffix), store)
+    assert (first("hi").text, second("hi").text, third("hi").text) == ("A", "B", "C")
+    assert Cached(FunctionModel(lambda p: "A"), store)("hi").cached  # the same code again: a hit
+
+
+def test_a_strategy_key_covers_its_children_configuration(store):
+    request = Request.of("What is 17 * 23?", item_id="q1", metadata={"expected": 391, "difficulty": 0.6})
+
+    def fallback(seed: int) -> Model:
+        from orchestra_lab.strategies import Fallback
+
+        return Fallback([SimulatedModel.profile("sim/small", seed=seed)])
+
+    assert cache_key(fallback(0), request) != cache_key(fallback(1), request)
+    assert cache_key(fallback(0), request) == cache_key(fallback(0), request)
+    fresh = [fallback(seed)(request).text for seed in range(6)]
+    assert [Cached(fallback(seed), store)(request).text for seed in range(6)] == fresh
+    assert len(set(fresh)) > 1  # the seeds really answer differently, so a shared entry would show
+
+
+def test_config_is_computed_once_per_model_and_holds_no_address_or_secret():
+    from orchestra_lab.strategies import Fallback
+
+    class WithKey(KeyedModel):
+        def __init__(self, api_key: Secret) -> None:
+            super().__init__()
+            self.api_key = api_key
+
+    calls: list[int] = []
+    strategy = Fallback([WithKey(Secret(CANARY)), FunctionModel(lambda p: p)], name="fb")
+    real = strategy.get_config
+    strategy.get_config = lambda: calls.append(1) or real()  # type: ignore[method-assign]
+    keys = {cache_key(strategy, Request.of(prompt)) for prompt in ("a", "b", "c")}
+    assert len(keys) == 3 and calls == [1]
+    from orchestra_lab.runtime.cache import model_config
+
+    config = model_config(strategy)
+    assert "WithKey(api_key=Secret('***'))" in config and "<lambda>#" in config
+    assert " at 0x" not in config and CANARY not in config
 
 
 def test_key_material_is_exactly_the_listed_fields_and_nothing_secret(store):

@@ -151,3 +151,15 @@ def test_config_validation():
         Retrying(scripted("ok"), max_attempts=0)
     with pytest.raises(ValueError, match="jitter"):
         Retrying(scripted("ok"), jitter=1.5)
+
+
+def test_whether_to_sleep_is_decided_once_not_at_every_call(monkeypatch: pytest.MonkeyPatch):
+    from orchestra_lab.runtime import retry
+
+    walks: list[object] = []
+    real = retry.runs_in_computed_time
+    monkeypatch.setattr(retry, "runs_in_computed_time", lambda model: walks.append(model) or real(model))
+    model = Retrying(SimulatedModel.profile("sim/small").with_faults(server_error=0.5), max_attempts=6)
+    for prompt in ("a", "b", "c"):
+        model(prompt)
+    assert len(walks) == 1

@@ -19,6 +19,7 @@ import datetime
 import email.utils
 import json
 import math
+import os
 import re
 import time
 import weakref
@@ -326,7 +327,9 @@ class HttpModel(Model):
 
     Subclasses set ``provider`` and implement :meth:`_http_call`, :meth:`_answer` and :meth:`_usage`; their
     constructors store ``model``, ``base_url``, ``api_key_env``, ``name``, ``price``, ``timeout_s`` and ``headers``
-    (only the *name* of the key's environment variable is kept, so ``repr`` never shows a key).
+    (only the *name* of the key's environment variable is kept, so ``repr`` never shows a key). The key is read
+    from the environment or Colab secrets at the first call, then kept by the model (a changed environment
+    variable is picked up).
     """
 
     source = "live"
@@ -337,6 +340,7 @@ class HttpModel(Model):
     timeout_s: float
     headers: Mapping[str, str] | None
     fallback_key_envs: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    _resolved_key: tuple[tuple[str, ...], Secret] | None = None  # (the variables it was looked up in, the key)
 
     @property
     def requested_model(self) -> str:
@@ -360,13 +364,23 @@ class HttpModel(Model):
         return (self.api_key_env, *self.fallback_key_envs.get(self.api_key_env, ()))
 
     def _api_key(self) -> Secret | None:
+        """The key, looked up at the first call that finds it, then kept until its environment variable changes.
+
+        Reading ``os.environ`` is cheap; Colab secrets (a blocking call) are read once. A miss is looked up again.
+        """
         envs = self._key_envs()
+        if not envs:
+            return None
+        kept = self._resolved_key
+        if kept is not None and kept[0] == envs:
+            in_environment = next((os.environ[env] for env in envs if os.environ.get(env)), None)
+            if in_environment is None or in_environment == kept[1].reveal():
+                return kept[1]
         for env in envs:
             key = resolve_key(env)
             if key is not None:
+                self._resolved_key = (envs, key)
                 return key
-        if not envs:
-            return None
         raise errors.AuthError(
             f"{self.name}: no API key: set the environment variable {' or '.join(envs)} (or add it to Colab secrets)",
             provider=self.provider,

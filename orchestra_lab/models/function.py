@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import BadResponseError
@@ -23,7 +24,8 @@ Fn = Callable[[Any], Answer | Awaitable[Answer]]
 class FunctionModel(Model):
     """A model whose answer is ``fn(prompt)`` -- or ``fn(request)`` when its first parameter is named ``request``.
 
-    ``fn`` may be sync or async and return a string or a :class:`~orchestra_lab.types.Response`.
+    ``fn`` may be sync or async and return a string or a :class:`~orchestra_lab.types.Response`; what a Response
+    leaves unset is filled in (cost ``cost_per_call``, provider and source ``"function"``, 0 tokens, model names).
     Calls cost ``cost_per_call`` USD (default 0: your own code is free) and their latency is measured.
     """
 
@@ -42,22 +44,34 @@ class FunctionModel(Model):
         result = self.fn(request if self._wants_request else request.prompt)
         if inspect.isawaitable(result):
             result = await result
-        if isinstance(result, Response):
-            return result
-        if not isinstance(result, str):
+        if isinstance(result, str):
+            result = Response(result, requested_model=self.name)
+        if not isinstance(result, Response):
             raise BadResponseError(
                 f"function model {self.name!r} returned {type(result).__name__}, expected str or Response",
                 provider=self.provider,
                 model=self.name,
             )
-        return Response(
-            result,
-            requested_model=self.name,
-            served_model=self.name,
-            provider=self.provider,
-            source=self.source,
-            usage=Usage(0, 0),
-            cost_usd=self.cost_per_call,
+        return self._completed(result)
+
+    def _completed(self, response: Response) -> Response:
+        """A copy of ``response`` with what ``fn`` left unset filled in: cost, provider, source, usage, model names.
+
+        >>> done = FunctionModel(str.upper, cost_per_call=0.5)._completed(Response("HI", requested_model=""))
+        >>> done.cost_usd, done.provider, done.source, done.usage, done.served_model
+        (0.5, 'function', 'function', Usage(input_tokens=0, output_tokens=0, estimated=False), 'upper')
+        """
+        unset = Response("", requested_model="")  # the defaults of every field fn may leave out
+        usage = response.usage
+        requested = response.requested_model or self.name
+        return replace(
+            response,
+            requested_model=requested,
+            served_model=response.served_model or requested,
+            provider=self.provider if response.provider == unset.provider else response.provider,
+            source=self.source if response.source == unset.source else response.source,
+            usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0, usage.estimated),
+            cost_usd=self.cost_per_call if response.cost_usd is None else response.cost_usd,
         )
 
 

@@ -15,12 +15,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import time
+import types
 import warnings
+import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,6 +116,68 @@ class ResponseCache:
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_CONFIGS: weakref.WeakKeyDictionary[Model, str] = weakref.WeakKeyDictionary()
+
+
+def model_config(model: Model) -> str:
+    """``model``'s configuration, its sub-models' included, as text that is the same in every process.
+
+    A rendering of ``get_config()`` where sub-models (config values, or else ``children()``) are rendered the same
+    way, functions by module, qualified name, code and defaults, sets sorted, and memory addresses dropped. Secrets
+    show as ``'***'``. Computed once per model instance (models are treated as immutable once built).
+
+    >>> from orchestra_lab import SimulatedModel
+    >>> from orchestra_lab.strategies import Fallback
+    >>> "seed=1" in model_config(Fallback([SimulatedModel.profile("sim/tiny", seed=1)]))
+    True
+    """
+    try:
+        config = _CONFIGS.get(model)
+    except TypeError:  # an unhashable model (a dataclass with eq=True): rendered at every call
+        return _render_model(model)
+    if config is None:
+        config = _CONFIGS[model] = _render_model(model)
+    return config
+
+
+def _render_model(model: Model) -> str:
+    rendered: set[int] = set()  # ids of the sub-models met in the config
+    args = [f"{name}={_render(value, rendered)}" for name, value in model.get_config().items()]
+    others = [model_config(child) for child in model.children() if id(child) not in rendered]
+    if others:
+        args.append(f"children=[{', '.join(others)}]")
+    return f"{type(model).__name__}({', '.join(args)})"
+
+
+def _render(value: Any, models: set[int]) -> str:
+    """Deterministic text for a config value; adds the id of every model met to ``models``."""
+    if isinstance(value, Model):
+        models.add(id(value))
+        return model_config(value)
+    if isinstance(value, Mapping):
+        items = sorted(f"{_render(k, models)}: {_render(v, models)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_render(v, models) for v in value) + "]"
+    if isinstance(value, (set, frozenset)):  # iteration order changes between processes
+        return "{" + ", ".join(sorted(_render(v, models) for v in value)) + "}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = (f"{f.name}={_render(getattr(value, f.name), models)}" for f in dataclasses.fields(value) if f.init)
+        return f"{type(value).__name__}({', '.join(fields)})"
+    if isinstance(value, types.FunctionType):
+        defaults = _render([value.__defaults__, value.__kwdefaults__], models)
+        return f"{value.__module__}.{value.__qualname__}#{_code_digest(value.__code__)}{defaults}"
+    return _ADDRESS.sub("", repr(value))
+
+
+def _code_digest(code: types.CodeType) -> str:
+    """A hash of what a function does: its bytecode, constants (nested functions included) and names."""
+    hasher = hashlib.sha256(code.co_code)
+    for const in code.co_consts:
+        text = _code_digest(const) if isinstance(const, types.CodeType) else _render(const, set())
+        hasher.update(text.encode() + b"\x1f")
+    hasher.update(" ".join(code.co_names).encode())
+    return hasher.hexdigest()[:16]
 
 
 def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
@@ -119,8 +185,8 @@ def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
 
     Provider, base URL (when the model has one), model id, messages and every generation param (seed included).
     Models that read the dataset item rather than send the prompt (any source but ``"live"``: simulated, replay,
-    function models, strategies) also depend on ``item_id``, ``metadata`` and their configuration (the repr: seed,
-    skill, children...), so those are part of their key.
+    function models, strategies) also depend on ``item_id``, ``metadata`` and their configuration
+    (:func:`model_config`: seed, skill, function code, sub-models...), so those are part of their key.
 
     >>> from orchestra_lab import SimulatedModel, Request
     >>> sorted(cache_key_material(SimulatedModel.profile("sim/tiny"), Request.of("hi", temperature=0)))
@@ -135,7 +201,7 @@ def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
         "params": request.params(),
     }
     if model.source != "live":
-        config = _ADDRESS.sub("", repr(innermost(model)))  # no memory addresses: keys must hold across processes
+        config = model_config(innermost(model))
         material |= {"item_id": request.item_id, "metadata": dict(request.metadata), "config": config}
     return material
 
@@ -153,8 +219,10 @@ class Cached(Wrapper):
     ``"refresh"`` (ask the model again and overwrite) or ``"bypass"`` (neither read nor write); set it any time.
     A hit is logged as a ``kind="cache"`` row with cost 0 and ``cache_hit=True``; its response has
     ``cached=True``, ``source="cache"``, zero usage, and the original cost, usage and latency in ``meta``.
-    Answers are keyed by model name, not constructor config (see :func:`cache_key_material`): give models that
-    answer differently under the same name (another ``seed``, another strategy setup) different names or caches.
+    Answers are keyed by :func:`cache_key_material`: the request and, for models that are not live, the item and the
+    model's whole configuration (:func:`model_config`), so another ``seed`` or strategy setup gets its own entries.
+    That configuration is read once per model instance, at its first cached call: models are treated as immutable
+    once built -- to change a setting, build a new model rather than assign to an attribute.
     """
 
     def __init__(

@@ -65,9 +65,10 @@ class Retrying(Wrapper):
         self.sleep = sleep
         self.seed = seed
         self._rng = random.Random(seed)
+        self._computed_time = runs_in_computed_time(inner)  # walks the model tree: once, not at every call
 
     async def _acomplete(self, request: Request) -> Response:
-        sleep = self.sleep or (_no_wait if runs_in_computed_time(self.inner) else asyncio.sleep)
+        sleep = self.sleep or (_no_wait if self._computed_time else asyncio.sleep)
         elapsed = 0.0  # failed attempts and waits so far
         waited = 0.0
         number = 1
