@@ -10,6 +10,7 @@ ensemble's order wins, and the reason says a tie was broken.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
+from ..runtime._wrapper import runs_in_computed_time
 from ..types import Message, Request, Response, as_request
 from ._judge import parse_pick, pick_metadata
 from ._normalize import normalize_answer
@@ -331,8 +333,13 @@ class Ensemble(Strategy):
     def _member_request(self, index: int, request: Request) -> Request:
         return as_request(request, **self.member_params[index]) if self.member_params else request
 
+    @functools.cached_property
+    def _in_computed_time(self) -> bool:
+        return runs_in_computed_time(self)  # members never wait: no need for a task each (see call_all)
+
     async def _acomplete(self, request: Request) -> Response:
-        outcomes = await call_all(call(m, self._member_request(i, request)) for i, m in enumerate(self.members))
+        asks = (call(m, self._member_request(i, request)) for i, m in enumerate(self.members))
+        outcomes = await call_all(asks, concurrently=not self._in_computed_time)
         members_latency = max(o.latency_s for o in outcomes)
         failures = [
             f"member #{i} {o.model.name} failed ({o.describe_error()})"
