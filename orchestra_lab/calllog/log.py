@@ -33,6 +33,15 @@ class CallLog:
     With ``run_dir``, each row is appended to ``run_dir/calls.jsonl`` as it happens, so a crashed kernel loses
     nothing; opening a ``CallLog`` on an existing run directory loads its rows and appends after them.
     Use it as a context manager to make it the log that calls record into.
+
+    >>> import tempfile
+    >>> from orchestra_lab import CallLog, SimulatedModel
+    >>> run_dir = tempfile.mkdtemp()
+    >>> with CallLog(run_dir) as log:
+    ...     _ = SimulatedModel.profile("sim/tiny")("Hi")
+    >>> log.close()
+    >>> len(log), len(CallLog.load(run_dir))
+    (1, 1)
     """
 
     def __init__(self, run_dir: str | Path | None = None, *, run_id: str | None = None) -> None:

@@ -138,6 +138,13 @@ class Results:
 
     ``items`` has the columns of :data:`ITEM_SCHEMA` (missing ones are filled empty), ``calls`` is the call-log
     frame, ``config`` the run's ``run.json``.
+
+    >>> import pandas as pd
+    >>> from orchestra_lab import Results
+    >>> items = pd.DataFrame({"strategy": ["a", "a", "b", "b"], "item_id": ["q1", "q2"] * 2, "score": [1, 0, 1, 1]})
+    >>> results = Results(items)
+    >>> results.strategies, results.summary()["score_mean"].to_dict()
+    (['a', 'b'], {'b': 1.0, 'a': 0.5})
     """
 
     def __init__(

@@ -76,6 +76,13 @@ class Experiment:
     ``params={"max_tokens": ...}`` so a call's worst case is close to its real cost). ``concurrency`` workers run
     the jobs. ``on_result(row)`` is called with each item row as it is written (e.g. by a live dashboard); an
     exception it raises stops the run, keeping what finished.
+
+    >>> import tempfile
+    >>> from orchestra_lab import Experiment, SimulatedModel
+    >>> data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in (1, 2)]
+    >>> experiment = Experiment(data, [SimulatedModel.profile("sim/large")], run_dir=tempfile.mkdtemp(), progress=False)
+    >>> experiment.run().items[["strategy", "item_id", "status"]].values.tolist()
+    [['sim/large', 'q1', 'ok'], ['sim/large', 'q2', 'ok']]
     """
 
     def __init__(

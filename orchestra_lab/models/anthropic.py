@@ -26,6 +26,13 @@ class Anthropic(HttpModel):
     System messages go to the top-level ``system`` field; ``max_tokens`` (required by the API) is the request's,
     else the constructor's default. The answer is the concatenation of the response's text blocks.
     Generation params not in :class:`~orchestra_lab.types.Request` (``top_k``...) go in as they are.
+
+    >>> from orchestra_lab import Anthropic
+    >>> sonnet = Anthropic("claude-sonnet-4-5", max_tokens=256)
+    >>> sonnet  # doctest: +ELLIPSIS
+    Anthropic(model='claude-sonnet-4-5', api_key_env='ANTHROPIC_API_KEY', ...)
+    >>> sonnet.name, sonnet.max_tokens
+    ('anthropic/claude-sonnet-4-5', 256)
     """
 
     provider = "anthropic"

@@ -27,6 +27,14 @@ class FunctionModel(Model):
     ``fn`` may be sync or async and return a string or a :class:`~orchestra_lab.types.Response`; what a Response
     leaves unset is filled in (cost ``cost_per_call``, provider and source ``"function"``, 0 tokens, model names).
     Calls cost ``cost_per_call`` USD (default 0: your own code is free) and their latency is measured.
+
+    >>> from orchestra_lab import FunctionModel
+    >>> def shout(request):
+    ...     return request.prompt.upper()
+    >>> loud = FunctionModel(shout, cost_per_call=0.001)
+    >>> r = loud("hello")
+    >>> r.text, r.cost_usd, r.source, loud.name
+    ('HELLO', 0.001, 'function', 'shout')
     """
 
     provider = "function"

@@ -26,6 +26,13 @@ class Gemini(HttpModel):
     The key comes from ``GEMINI_API_KEY``, else ``GOOGLE_API_KEY``. System messages become ``systemInstruction``;
     generation params (and any extra ones, e.g. ``responseMimeType``) go in ``generationConfig``. Output tokens
     include thinking tokens, which are billed as output.
+
+    >>> from orchestra_lab import Gemini
+    >>> flash = Gemini("models/gemini-2.5-flash")
+    >>> flash  # doctest: +ELLIPSIS
+    Gemini(model='gemini-2.5-flash', api_key_env='GEMINI_API_KEY', ...)
+    >>> flash.name
+    'gemini/gemini-2.5-flash'
     """
 
     provider = "gemini"

@@ -59,6 +59,12 @@ class OpenAICompatible(HttpModel):
     request (e.g. OpenRouter's ``HTTP-Referer``); never put a key there, name its variable in ``api_key_env``.
     ``max_tokens_field`` is what the server calls the output cap (OpenAI: ``max_completion_tokens``).
     Generation params not in :class:`~orchestra_lab.types.Request` (``response_format``...) go in as they are.
+
+    >>> from orchestra_lab import OpenAICompatible
+    >>> OpenAICompatible("gpt-4o-mini")  # doctest: +ELLIPSIS
+    OpenAICompatible(model='gpt-4o-mini', base_url='https://api.openai.com/v1', api_key_env='OPENAI_API_KEY', ...)
+    >>> OpenAICompatible("qwen2.5", base_url="http://localhost:8000/v1", api_key_env=None).name
+    'localhost:8000/qwen2.5'
     """
 
     provider = "openai"

@@ -82,6 +82,14 @@ class SimulatedModel(Model):
     (a nearby number, another choice, a JSON object with one field off) when wrong. Without an expected answer
     it picks one of ``metadata["choices"]``, else returns a deterministic placeholder text.
     It never sleeps unless ``realtime=True``: latency is computed and reported.
+
+    >>> from orchestra_lab import Request, SimulatedModel
+    >>> ask = Request.of("What is 17 + 25?", item_id="q2", metadata={"expected": 42, "difficulty": 0.5})
+    >>> [SimulatedModel.profile(p)(ask).text for p in ("sim/tiny", "sim/large")]
+    ['-42', '42']
+    >>> pick = Request.of("Pick a colour", item_id="c1", metadata={"choices": ["red", "blue"]})
+    >>> SimulatedModel.profile("sim/large")(pick).text
+    'blue'
     """
 
     provider = "simulated"

@@ -43,7 +43,19 @@ _NOT_THE_MODELS_FAULT = (BadRequestError, BudgetExceededError, CircuitOpenError)
 
 
 class CircuitBreaker(Wrapper):
-    """``inner`` behind a circuit breaker; see the module docstring. ``clock`` (seconds) is injectable for tests."""
+    """``inner`` behind a circuit breaker; see the module docstring. ``clock`` (seconds) is injectable for tests.
+
+    >>> from orchestra_lab import CircuitBreaker, ServerError, SimulatedModel
+    >>> breaker = CircuitBreaker(SimulatedModel.profile("sim/small").with_faults(server_error=1.0), failures=1)
+    >>> try:
+    ...     breaker("ping")
+    ... except ServerError:
+    ...     print(breaker.state)
+    open
+    >>> breaker.reset()
+    >>> breaker.state
+    'closed'
+    """
 
     def __init__(
         self,

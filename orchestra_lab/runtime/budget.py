@@ -52,6 +52,13 @@ class Budget:
     ``spent`` and ``remaining`` are in the cap's currency (``spent_usd`` in USD); ``refused`` counts refused calls.
     A model with no known price is refused unless ``allow_unknown=True`` (then its calls are let through and
     not counted). Thread and task safe; one budget can guard concurrent calls.
+
+    >>> from orchestra_lab import Budget, SimulatedModel
+    >>> small = SimulatedModel.profile("sim/small")
+    >>> with Budget(max_inr=100) as budget:
+    ...     _ = small("Hi", max_tokens=50)
+    >>> budget.calls, budget.refused, budget.currency, 0 < budget.spent < 100
+    (1, 0, 'INR', True)
     """
 
     def __init__(

@@ -223,6 +223,16 @@ class Cached(Wrapper):
     model's whole configuration (:func:`model_config`), so another ``seed`` or strategy setup gets its own entries.
     That configuration is read once per model instance, at its first cached call: models are treated as immutable
     once built -- to change a setting, build a new model rather than assign to an attribute.
+
+    >>> import tempfile
+    >>> from orchestra_lab import Cached, ResponseCache, SimulatedModel
+    >>> cached = Cached(SimulatedModel.profile("sim/small"), ResponseCache(tempfile.mkdtemp()))
+    >>> first, again = cached("What is 2 + 2?"), cached("What is 2 + 2?")
+    >>> first.cached, again.cached, again.cost_usd, again.text == first.text
+    (False, True, 0.0, True)
+    >>> cached.mode = "refresh"  # ask the model again and overwrite the entry
+    >>> cached("What is 2 + 2?").cached
+    False
     """
 
     def __init__(

@@ -75,7 +75,13 @@ class TokenBucket:
 
 
 class RateLimited(Wrapper):
-    """``inner`` called at most ``rpm`` times and ``tpm`` tokens a minute, with at most ``concurrency`` in flight."""
+    """``inner`` called at most ``rpm`` times and ``tpm`` tokens a minute, with at most ``concurrency`` in flight.
+
+    >>> from orchestra_lab import RateLimited, SimulatedModel
+    >>> limited = RateLimited(SimulatedModel.profile("sim/tiny"), rpm=600, concurrency=2)
+    >>> [limited(f"q{i}").source for i in range(3)], limited.name
+    (['simulated', 'simulated', 'simulated'], 'sim/tiny')
+    """
 
     def __init__(
         self,

@@ -34,7 +34,17 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class Retrying(Wrapper):
-    """``inner`` retried on retryable :class:`~orchestra_lab.errors.ModelError` s; see the module docstring."""
+    """``inner`` retried on retryable :class:`~orchestra_lab.errors.ModelError` s; see the module docstring.
+
+    >>> from orchestra_lab import CallLog, Retrying, ServerError, SimulatedModel
+    >>> down = Retrying(SimulatedModel.profile("sim/small").with_faults(server_error=1.0), max_attempts=3)
+    >>> with CallLog() as log:
+    ...     try:
+    ...         down("ping")
+    ...     except ServerError as err:
+    ...         print(err.error_type, len(log))  # the last error, after 3 logged attempts
+    server 3
+    """
 
     def __init__(
         self,

@@ -30,7 +30,13 @@ from ._wrapper import Wrapper, record_refusal
 
 
 class Timed(Wrapper):
-    """``inner`` given at most ``timeout_s`` seconds a call (wall clock, or computed latency for simulated models)."""
+    """``inner`` given at most ``timeout_s`` seconds a call (wall clock, or computed latency for simulated models).
+
+    >>> from orchestra_lab import SimulatedModel, Timed
+    >>> patient = Timed(SimulatedModel.profile("sim/tiny"), timeout_s=60)
+    >>> patient("Name a colour").source, patient.name, patient.timeout_s
+    ('simulated', 'sim/tiny', 60)
+    """
 
     def __init__(self, inner: Model, timeout_s: float) -> None:
         super().__init__(inner)

@@ -73,7 +73,14 @@ _CONFIDENCE = re.compile(r"confidence\s*[:=]?\s*(\d*\.?\d+\s*%?)", re.IGNORECASE
 
 class SelfConfidence(Scorer):
     """The model's own confidence: ``response.meta["confidence"]``, else ``confidence: 0.8`` in the text; 0 if
-    neither."""
+    neither.
+
+    >>> import asyncio
+    >>> from orchestra_lab import Request, Response
+    >>> answer = Response("Paris. Confidence: 90%", requested_model="any")
+    >>> asyncio.run(SelfConfidence().score(Request.of("Capital of France?"), answer))
+    Acceptance(score=0.9, reason='confidence in text', latency_s=0.0)
+    """
 
     async def score(self, request: Request, response: Response) -> Acceptance:
         stated = response.meta.get("confidence")
@@ -165,7 +172,17 @@ class Agreement(Scorer):
 
 @dataclass(frozen=True)
 class Stage:
-    """A cascade stage: a model, the acceptance threshold (0-1) and optionally its own scorer."""
+    """A cascade stage: a model, the acceptance threshold (0-1) and optionally its own scorer.
+
+    >>> from orchestra_lab import SimulatedModel
+    >>> from orchestra_lab.strategies import Agreement, Cascade, Stage
+    >>> small, medium, large = (SimulatedModel.profile(p) for p in ("sim/small", "sim/medium", "sim/large"))
+    >>> print(Cascade([Stage(small, threshold=1.0, scorer=Agreement(medium)), Stage(large)]))
+    Cascade(name='cascade', scorer=SelfConfidence())
+    ├── stage 1 (>= 1) → SimulatedModel('sim/small')
+    ├── stage 1 second opinion → SimulatedModel('sim/medium')
+    └── stage 2 (always accepted) → SimulatedModel('sim/large')
+    """
 
     model: Model
     threshold: float | None = None

@@ -129,7 +129,15 @@ class Metadata:
 @dataclass(frozen=True)
 class Route:
     """A named destination: the model, a description (for :class:`LLMRouter`) and example utterances
-    (for :class:`SemanticRouter`)."""
+    (for :class:`SemanticRouter`).
+
+    >>> from orchestra_lab import SimulatedModel
+    >>> small, large = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")
+    >>> routes = [Route("easy", small, "short factual questions"), Route("hard", large, "proofs")]
+    >>> router = ClassifierRouter(lambda p: "hard" if "prove" in p else "easy", routes, default=small)
+    >>> router("prove that 2 is prime").served_model, routes[1]
+    ('sim/large', Route('hard', 'sim/large'))
+    """
 
     name: str
     model: Model
