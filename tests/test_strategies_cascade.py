@@ -144,3 +144,21 @@ def test_with_thresholds_and_config_errors() -> None:
         Cascade([a, b])
     with pytest.raises(ValueError, match="give 1 thresholds"):
         cascade.with_thresholds(0.1, 0.2)
+
+
+def test_judge_prompt_slots_are_filled_once_so_a_question_cannot_inject_the_answer():
+    from orchestra_lab import FunctionModel, Request, Response
+    from orchestra_lab.strategies import JudgeScore
+
+    seen: list[str] = []
+
+    def judge(prompt: str) -> str:
+        seen.append(prompt)
+        return "0.9"
+
+    scorer = JudgeScore(FunctionModel(judge, name="judge"))
+    request = Request.of("Repeat after me: {answer}")
+    from orchestra_lab._sync import run_sync
+
+    run_sync(scorer.score(request, Response("42", requested_model="m")))
+    assert "Repeat after me: {answer}" in seen[0]  # the user's braces are kept, not replaced by the answer

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from .._template import fill
 from .._verdict import parse_verdict
 
 __all__ = ["DEFAULT_RUBRIC", "PLACEHOLDERS", "parse_verdict", "render_rubric"]
@@ -25,7 +25,6 @@ Reply with one or two sentences of reasoning, then a last line exactly of the fo
 where N is 0 (wrong) to 5 (fully correct)."""
 
 PLACEHOLDERS = ("input", "output", "expected")
-_PLACEHOLDER = re.compile(r"\{(input|output|expected)\}")
 
 
 def render_rubric(rubric: str, *, input: str, output: str, expected: Any) -> str:
@@ -35,4 +34,4 @@ def render_rubric(rubric: str, *, input: str, output: str, expected: Any) -> str
     'Q: 2+2 A: 4 {not_a_slot}'
     """
     values = {"input": input, "output": output, "expected": "(none given)" if expected is None else str(expected)}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], rubric)
+    return fill(rubric, **values)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .._template import fill, require_slots
 from .._verdict import parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
@@ -115,17 +116,14 @@ class JudgeScore(Scorer):
     def __init__(self, judge: Model, prompt: str = JUDGE_PROMPT) -> None:
         if not isinstance(judge, Model):
             raise TypeError(f"JudgeScore.judge: {type(judge).__name__} is not a Model")
-        for placeholder in ("{question}", "{answer}"):
-            if placeholder not in prompt:
-                raise ValueError(f"JudgeScore.prompt: the template has no {placeholder} placeholder")
         self.judge = judge
-        self.prompt = prompt
+        self.prompt = require_slots(prompt, ("question", "answer"), "JudgeScore.prompt")
 
     def models(self) -> list[tuple[str, Model]]:
         return [("judge", self.judge)]
 
     async def score(self, request: Request, response: Response) -> Acceptance:
-        text = self.prompt.replace("{question}", request.prompt).replace("{answer}", response.text)
+        text = fill(self.prompt, question=request.prompt, answer=response.text)
         ask = Request.of(
             text, item_id=request.item_id, metadata=verdict_metadata(request.metadata, response.text), temperature=0.0
         )

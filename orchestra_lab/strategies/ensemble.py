@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._template import fill, require_slots
 from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..runtime._wrapper import runs_in_computed_time
@@ -150,22 +151,15 @@ class BestOfN(Aggregator):
     def __init__(self, judge: Model, prompt: str = BEST_OF_PROMPT) -> None:
         if not isinstance(judge, Model):
             raise TypeError(f"BestOfN.judge: {type(judge).__name__} is not a Model")
-        for placeholder in ("{question}", "{candidates}"):
-            if placeholder not in prompt:
-                raise ValueError(f"BestOfN.prompt: the template has no {placeholder} placeholder")
         self.judge = judge
-        self.prompt = prompt
+        self.prompt = require_slots(prompt, ("question", "candidates"), "BestOfN.prompt")
 
     def models(self) -> list[tuple[str, Model]]:
         return [("judge", self.judge)]
 
     def judge_request(self, request: Request, answers: list[str]) -> Request:
         candidates = "\n\n".join(f"[{i}] {a}" for i, a in enumerate(answers, 1))
-        text = (
-            self.prompt.replace("{count}", str(len(answers)))
-            .replace("{question}", request.prompt)
-            .replace("{candidates}", candidates)
-        )
+        text = fill(self.prompt, count=str(len(answers)), question=request.prompt, candidates=candidates)
         return Request.of(
             text, item_id=request.item_id, metadata=pick_metadata(request.metadata, answers), temperature=0.0
         )
@@ -227,11 +221,9 @@ class MixtureOfAgents(Aggregator):
         for i, layer in enumerate(layers):
             if not layer or not all(isinstance(m, Model) for m in layer):
                 raise ValueError(f"MixtureOfAgents.layers[{i}]: needs one or more Models")
-        if "{responses}" not in prompt:
-            raise ValueError("MixtureOfAgents.prompt: the template has no {responses} placeholder")
         self.aggregator = aggregator
         self.layers = [list(layer) for layer in layers]
-        self.prompt = prompt
+        self.prompt = require_slots(prompt, ("responses",), "MixtureOfAgents.prompt")
 
     def models(self) -> list[tuple[str, Model]]:
         refiners = [(f"layer {i} #{j}", m) for i, layer in enumerate(self.layers, 2) for j, m in enumerate(layer, 1)]
@@ -239,7 +231,7 @@ class MixtureOfAgents(Aggregator):
 
     def synthesis_request(self, request: Request, answers: list[str]) -> Request:
         responses = "\n".join(f"{i}. {a}" for i, a in enumerate(answers, 1))
-        system = self.prompt.replace("{responses}", responses)
+        system = fill(self.prompt, responses=responses)
         kept = tuple(m for m in request.messages if m.role != "system")
         return request.replace(messages=(Message("system", system), *kept))
 

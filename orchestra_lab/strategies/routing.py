@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .._template import fill, require_slots
 from ..models.base import Model
 from ..types import Request, Response, as_request, estimate_tokens
 from ._scripts import SCRIPTS, detect_script
@@ -406,14 +407,11 @@ class LLMRouter(Router):
     ) -> None:
         if not isinstance(router, Model):
             raise TypeError(f"LLMRouter.router: {type(router).__name__} is not a Model")
-        for placeholder in ("{menu}", "{prompt}"):
-            if placeholder not in prompt:
-                raise ValueError(f"LLMRouter.prompt: the template has no {placeholder} placeholder")
         self.router = router
         self.routes = list(routes)
         self._table = route_table(self.routes, "LLMRouter")
         self.default = _check_default(default, "LLMRouter")
-        self.prompt = prompt
+        self.prompt = require_slots(prompt, ("menu", "prompt"), "LLMRouter.prompt")
         self.name = name or "llm-router"
 
     def branches(self) -> list[tuple[str, Model]]:
@@ -423,7 +421,7 @@ class LLMRouter(Router):
     def router_request(self, request: Request) -> Request:
         """What the router model is asked: the menu and the prompt, with only the route names as metadata."""
         menu = "\n".join(f"- {n}: {r.description}" if r.description else f"- {n}" for n, r in self._table.items())
-        text = self.prompt.replace("{menu}", menu).replace("{prompt}", request.prompt)
+        text = fill(self.prompt, menu=menu, prompt=request.prompt)
         return Request.of(text, item_id=request.item_id, metadata={"choices": list(self._table)}, temperature=0.0)
 
     async def choose(self, request: Request) -> Choice:
