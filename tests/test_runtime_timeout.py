@@ -120,3 +120,16 @@ def test_cancelling_the_caller_cancels_the_inner_call():
 def test_timeout_must_be_positive():
     with pytest.raises(ValueError, match="timeout_s"):
         Timed(sleeper(0.0), timeout_s=0)
+
+
+def test_a_simulated_failure_slower_than_the_timeout_is_logged_as_the_timeout():
+    from orchestra_lab import CallLog, Request, SimulatedModel
+    from orchestra_lab.errors import TimeoutError as CallTimeout
+    from orchestra_lab.runtime import Timed
+
+    hangs = SimulatedModel.profile("sim/small").with_faults(timeout=1.0, timeout_s=30.0)  # fails after 30 s
+    with CallLog() as log, pytest.raises(CallTimeout) as info:
+        Timed(hangs, timeout_s=5.0)(Request.of("q", item_id="1"))
+    assert info.value.latency_s == 5.0
+    [row] = log.rows()
+    assert (row["error_type"], row["latency_s"]) == ("timeout", 5.0)  # the row agrees with what the caller saw

@@ -95,13 +95,18 @@ async def invoke(model: Model, request: Request) -> Response:
             response = await model._acomplete(request)
             if limit is not None and response.latency_s is not None and response.latency_s > limit:
                 raise _timed_out(model, limit, response.latency_s)
-        except ModelError as err:
+        except ModelError as caught:
+            err = caught
             if err.latency_s is None:
                 err.latency_s = time.perf_counter() - t0
+            if limit is not None and err.latency_s > limit:  # a failure slower than the deadline: cut short there
+                err = _timed_out(model, limit, err.latency_s)
             _record_failure(model, span, request, attempt_number, started, err, err.error_type, "error")
             for guard in guards:
                 guard.after_call(model, request, err.cost_usd)
-            raise
+            if err is caught:
+                raise
+            raise err from caught
         except (asyncio.CancelledError, KeyboardInterrupt) as err:
             if limit is not None and is_timeout_cancel(err):
                 _record_failure(model, span, request, attempt_number, started, err, "timeout", "error")
