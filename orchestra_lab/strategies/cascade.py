@@ -35,7 +35,7 @@ class StageRun:
     latency_s: float
 
 
-class Scorer:
+class AcceptanceScorer:
     """Base of acceptance scorers: answer with the stage model, then :meth:`score` the answer."""
 
     def models(self) -> list[tuple[str, Model]]:
@@ -53,7 +53,7 @@ class Scorer:
         raise NotImplementedError
 
 
-class PassesValidators(Scorer):
+class PassesValidators(AcceptanceScorer):
     """1 when every validator accepts the answer, else 0 (the reason names the rejection)."""
 
     def __init__(self, *validators: Validator | Callable[[str], bool | str | None]) -> None:
@@ -72,7 +72,7 @@ class PassesValidators(Scorer):
 _CONFIDENCE = re.compile(r"confidence\s*[:=]?\s*(\d*\.?\d+\s*%?)", re.IGNORECASE)
 
 
-class SelfConfidence(Scorer):
+class SelfConfidence(AcceptanceScorer):
     """The model's own confidence: ``response.meta["confidence"]``, else ``confidence: 0.8`` in the text; 0 if
     neither.
 
@@ -107,7 +107,7 @@ Answer:
 {answer}"""
 
 
-class JudgeScore(Scorer):
+class JudgeScore(AcceptanceScorer):
     """A judge model rates the answer 0-1 (its reply parsed; unreadable -> 0 with the reason saying so).
 
     The judge is a child row; its latency adds to the stage's.
@@ -139,7 +139,7 @@ class JudgeScore(Scorer):
         return f"JudgeScore(judge={self.judge.name!r})"
 
 
-class Agreement(Scorer):
+class Agreement(AcceptanceScorer):
     """A second model answers too, concurrently: 1 when the two normalized answers agree, else 0.
 
     The stage's latency is the slower of the two.
@@ -184,7 +184,7 @@ class Stage:
 
     model: Model
     threshold: float | None = None
-    scorer: Scorer | None = None
+    scorer: AcceptanceScorer | None = None
 
 
 class Cascade(Strategy):
@@ -210,7 +210,7 @@ class Cascade(Strategy):
         self,
         stages: Sequence[Stage | tuple[Model, float] | Model],
         *,
-        scorer: Scorer | None = None,
+        scorer: AcceptanceScorer | None = None,
         name: str | None = None,
     ) -> None:
         self.stages = [_as_stage(s, i) for i, s in enumerate(stages)]
@@ -234,7 +234,7 @@ class Cascade(Strategy):
                 out += [(f"stage {i} {label}", m) for label, m in self._scorer(stage).models()]
         return _unique(out)
 
-    def _scorer(self, stage: Stage) -> Scorer:
+    def _scorer(self, stage: Stage) -> AcceptanceScorer:
         return stage.scorer if stage.scorer is not None else self.scorer
 
     def with_thresholds(self, *thresholds: float) -> Cascade:
