@@ -35,7 +35,15 @@ from _common import Figure, Report, Target, fmt, parser, start, versions
 
 from orchestra_lab import CallLog, Model, ReplayModel, Request, Response
 from orchestra_lab.experiments.replay import RecordedOutcomes, cascade_sweep, threshold_sweep
-from orchestra_lab.strategies import Acceptance, Cascade, Ensemble, Fallback, MajorityVote, Scorer, ThresholdRouter
+from orchestra_lab.strategies import (
+    Acceptance,
+    AcceptanceScorer,
+    Cascade,
+    Ensemble,
+    Fallback,
+    MajorityVote,
+    ThresholdRouter,
+)
 
 MODELS = ("small", "medium", "large", "flaky")
 SKILL = {"small": 0.55, "medium": 0.7, "large": 0.85, "flaky": 0.8}
@@ -89,7 +97,7 @@ def synthetic(n_items: int, seed: int = 0) -> Recorded:
     return Recorded(outcomes, difficulty, confidence)
 
 
-class RecordedConfidence(Scorer):
+class RecordedConfidence(AcceptanceScorer):
     """Accept a stage's answer by the confidence recorded for the item (as RouterBench-style tables carry)."""
 
     def __init__(self, confidence: dict[str, float]) -> None:
