@@ -14,10 +14,10 @@ import html
 import json
 import threading
 import uuid
-import warnings
 from pathlib import Path
 from typing import Any
 
+from .._jsonl import cut_torn_tail, read_records
 from ._store import RowStore
 from .schema import COLUMNS, DEFAULTS
 
@@ -155,25 +155,11 @@ def _read_rows(path: Path, *, repair: bool) -> list[tuple[Any, ...]]:
     """Rows from a calls.jsonl: ``{"_columns": [...]}`` header lines, then one JSON array a row in that order;
     ``{"call_id", "score", "_update": true}`` lines attach scores. A torn last line (a crash mid-write) is skipped
     with a warning, and cut from the file when ``repair`` (before appending to it)."""
-    if not path.exists():
-        return []
     rows: list[tuple[Any, ...]] = []
     index: dict[str, int] = {}
     columns: list[str] = list(COLUMNS)
     score_at = COLUMNS.index("score")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            if lineno == len(lines):  # torn last line from a crash mid-write: the call had not finished
-                warnings.warn(f"{path}:{lineno}: ignoring a partly written last row", stacklevel=3)
-                if repair:
-                    _drop_last_line(path)
-                break
-            raise ValueError(f"{path}:{lineno}: not a JSON row") from None
+    for lineno, data in read_records(path):
         if isinstance(data, list):
             values = dict(zip(columns, data))
             row = tuple(values.get(name, DEFAULTS[name]) for name in COLUMNS)
@@ -188,10 +174,6 @@ def _read_rows(path: Path, *, repair: bool) -> list[tuple[Any, ...]]:
             rows[i] = (*rows[i][:score_at], data["score"], *rows[i][score_at + 1 :])
         else:
             raise ValueError(f"{path}:{lineno}: neither a row nor a header")
+    if repair:
+        cut_torn_tail(path)
     return rows
-
-
-def _drop_last_line(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    kept = text.rstrip("\n").rsplit("\n", 1)[0] + "\n" if "\n" in text.rstrip("\n") else ""
-    path.write_text(kept, encoding="utf-8")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._jsonl import read_records
 from ..calllog import CallLog
 from ..calllog.schema import COLUMNS as CALL_COLUMNS
 from ..pricing import usd_to_inr
@@ -425,21 +425,7 @@ def items_frame(rows: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
 
 def read_item_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of an ``items.jsonl`` (a partly written last line, left by a killed process, is skipped)."""
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    rows = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if lineno == len(lines):
-                warnings.warn(f"{path}:{lineno}: ignoring a partly written last row", stacklevel=2)
-                break
-            raise ValueError(f"{path}:{lineno}: not a JSON item row") from None
-    return rows
+    return [data for _, data in read_records(path)]
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._jsonl import cut_torn_tail
 from .._secrets import redact
 from .._sync import run_sync
 from ..calllog import CallLog
@@ -493,7 +494,7 @@ class _ItemStore:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a torn last line is expected after a kill; it is dropped below
             self.rows = read_item_rows(path)
-        _drop_torn_tail(path)
+        cut_torn_tail(path)
         self.finished = {(row["strategy"], str(row["item_id"]), int(row["repeat"])) for row in self.rows}
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
@@ -505,15 +506,6 @@ class _ItemStore:
 
     def close(self) -> None:
         self._file.close()
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """Cut a partly written last line (no newline: the process died mid-write) so appends start clean."""
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
 def _item_line(row: Mapping[str, Any]) -> str:

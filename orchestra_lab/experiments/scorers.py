@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .._introspect import config_of, param_names
 from .._sync import run_sync
 from ..calllog.context import label
 from ..errors import BudgetExceededError, ModelError
@@ -82,8 +83,7 @@ class BaseScorer:
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as currently set."""
-        params = inspect.signature(type(self).__init__).parameters
-        return {k: getattr(self, k) for k in params if k != "self" and hasattr(self, k)}
+        return config_of(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={_short_repr(v)}' for k, v in self.get_config().items())})"
@@ -552,7 +552,7 @@ class FunctionScorer(BaseScorer):
             raise TypeError(f"FunctionScorer needs a callable, got {type(fn).__name__}")
         self.fn = fn
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
-        self._wants_item = _second_param_name(fn) == "item"
+        self._wants_item = param_names(fn)[1:2] == ["item"]
 
     async def ascore(self, output: str, item: Item) -> float:
         text = _text(output)
@@ -567,14 +567,6 @@ class FunctionScorer(BaseScorer):
         if not (0 <= value <= 1 or math.isnan(value)):
             raise ValueError(f"scorer {self.name!r} returned {result!r}: return a bool or a number in [0, 1]")
         return value
-
-
-def _second_param_name(fn: Callable[..., Any]) -> str | None:
-    try:
-        params = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return None
-    return params[1] if len(params) > 1 else None
 
 
 SCORERS: dict[str, Callable[[], BaseScorer]] = {

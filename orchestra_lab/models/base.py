@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import functools
-import inspect
 import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from .._introspect import config_of
 from .._sync import run_sync
 from ..calllog.context import Span, enter_span, exit_span, record_call, wall_clock
 from ..errors import ModelError
@@ -66,18 +65,11 @@ class Model(abc.ABC):
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as currently set (parameters stored under the same attribute name)."""
-        return {name: getattr(self, name) for name in _init_params(type(self)) if hasattr(self, name)}
+        return config_of(self)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
-
-
-@functools.cache
-def _init_params(cls: type) -> tuple[str, ...]:
-    """Names of ``cls.__init__``'s named parameters (read once per class)."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    return tuple(p.name for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
 
 async def invoke(model: Model, request: Request) -> Response:

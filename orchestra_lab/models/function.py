@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from .._introspect import param_names
 from ..errors import BadResponseError
 from ..types import Request, Response, Usage
 from .base import Model
@@ -46,7 +47,7 @@ class FunctionModel(Model):
         self.fn = fn
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self.cost_per_call = cost_per_call
-        self._wants_request = _first_param_name(fn) == "request"
+        self._wants_request = param_names(fn)[:1] == ["request"]
 
     async def _acomplete(self, request: Request) -> Response:
         result = self.fn(request if self._wants_request else request.prompt)
@@ -81,11 +82,3 @@ class FunctionModel(Model):
             usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0, usage.estimated),
             cost_usd=self.cost_per_call if response.cost_usd is None else response.cost_usd,
         )
-
-
-def _first_param_name(fn: Callable[..., Any]) -> str | None:
-    try:
-        params = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):  # builtins without a signature, e.g. str.upper on some versions
-        return None
-    return params[0] if params else None
