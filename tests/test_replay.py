@@ -212,23 +212,69 @@ def test_replay_through_a_strategy_logs_every_call_and_its_own_part_is_fast(outc
 
 
 # -- scoring ---------------------------------------------------------------------------------------------------
-def test_recorded_score_looks_up_the_text_and_says_why_it_cannot():
-    from orchestra_lab.experiments.dataset import Item
-
-    o = RecordedOutcomes.from_arrays(
+def _shared_text_outcomes() -> RecordedOutcomes:
+    """Two items; on both, models a and c answered the same text, and c's score is blank."""
+    return RecordedOutcomes.from_arrays(
         ["q", "r"],
         ["a", "b", "c"],
         scores=[[1, 0, np.nan], [1, 0, np.nan]],
         costs=np.ones((2, 3)),
         responses=[["X", "Y", "X"], ["Z", "Z", "W"]],
     )
-    scorer = RecordedScore(o)
-    assert (scorer.score("X", Item("q", "?")), scorer.score("Y", Item("q", "?"))) == (1.0, 0.0)
-    assert math.isnan(scorer.score("Z", Item("r", "?"))) and scorer.ambiguous == 1  # same text scored 1 and 0
-    assert scorer.errors["r"] == "models with this answer scored [0.0, 1.0]"
-    assert math.isnan(scorer.score("W", Item("r", "?"))) and scorer.errors["r"] == "its recorded score is missing"
+
+
+def test_recorded_score_of_a_text_needs_one_known_score_and_says_why_not():
+    from orchestra_lab.experiments.dataset import Item
+
+    scorer = RecordedScore(_shared_text_outcomes())
+    assert scorer.score("Y", Item("q", "?")) == 0.0
+    assert math.isnan(scorer.score("X", Item("q", "?")))  # a's 1 or c's blank: the text cannot tell
+    assert scorer.errors["q"] == "the models that recorded this answer scored 1, blank"
+    assert math.isnan(scorer.score("Z", Item("r", "?"))) and scorer.ambiguous == 2
+    assert scorer.errors["r"] == "the models that recorded this answer scored 0, 1"
+    assert (
+        math.isnan(scorer.score("W", Item("r", "?")))
+        and scorer.errors["r"] == "the models that recorded this answer scored blank"
+    )
     assert math.isnan(scorer.score("never said", Item("q", "?")))
     assert scorer.errors["q"] == "no model recorded this answer for this item"
+
+
+def test_recorded_score_of_a_replayed_response_is_its_own_models_score():
+    from orchestra_lab.experiments.dataset import Item
+    from orchestra_lab.experiments.scorers import score_response
+
+    outcomes = _shared_text_outcomes()
+    scorer = RecordedScore(outcomes)
+
+    def scored(model: str, item_id: str) -> float:
+        response = ReplayModel(outcomes, model).complete(Request.of("?", item_id=item_id))
+        return asyncio.run(score_response(scorer, response, Item(item_id, "?")))
+
+    assert [scored("a", "q"), scored("b", "q")] == [1.0, 0.0]
+    assert math.isnan(scored("c", "q")) and scorer.errors["q"] == "its recorded score is blank"  # not a's 1.0
+    assert [scored("a", "r"), scored("b", "r")] == [1.0, 0.0]  # same text, told apart by the serving model
+
+
+def test_experiment_scores_replayed_models_and_routers_with_their_own_recorded_scores(tmp_path: Path):
+    from orchestra_lab.experiments.run import Experiment
+    from orchestra_lab.strategies import RuleRouter
+
+    outcomes = _shared_text_outcomes()
+    models = replay_models(outcomes)
+    to_c = RuleRouter([(lambda request: True, models["c"])], default=models["a"], name="to-c")
+    results = Experiment(
+        outcomes.to_dataset(),
+        {**models, "to-c": to_c},
+        scorer=RecordedScore(outcomes),
+        run_dir=tmp_path / "run",
+        progress=False,
+    ).run()
+    scores = results.items.set_index(["strategy", "item_id"])["score"]
+    assert scores["a", "q"] == 1.0 and scores["b", "r"] == 0.0
+    assert scores[["c", "to-c"]].isna().all()  # c's blank stays missing, also when a router chose c
+    quality = results.items.groupby("strategy")["score"].mean()
+    assert quality[["a", "b"]].tolist() == baselines(outcomes)["quality"][["a", "b"]].tolist() == [1.0, 0.0]
 
 
 # -- our own runs ----------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import pytest
 
 from orchestra_lab import CallLog, Request
 from orchestra_lab.experiments.replay import RecordedOutcomes, baselines
-from orchestra_lab.models.replay import replay_models
+from orchestra_lab.experiments.scorers import RecordedScore, score_response, unscorable_warnings
+from orchestra_lab.models.replay import ReplayModel, replay_models
 
 ENV_VAR = "ORCHESTRA_LAB_ROUTERBENCH"
 DATA = Path(os.environ.get(ENV_VAR) or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "routerbench")
@@ -101,3 +102,27 @@ def test_replay_reproduces_every_models_mean_score_and_total_cost(raw: pd.DataFr
     frame = log.to_frame()
     assert set(frame["source"]) == {"replay"} and set(frame["provider"]) == {"replay"}
     assert len(frame) == len(models) * len(raw)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_recorded_score_of_every_replayed_arc_model_equals_its_baseline(split: str):
+    """Each model's answers, replayed and scored as an experiment scores them, average to baselines() exactly:
+    a blank recorded score stays missing instead of taking the score of another model with the same text."""
+    outcomes = RecordedOutcomes.from_routerbench(DATA / f"arc_challenge_{split}.csv", on_duplicate="suffix")
+    scorer = RecordedScore(outcomes)
+    items = outcomes.to_dataset()
+
+    async def mean_score(model: str) -> float:
+        replayer = ReplayModel(outcomes, model)
+        scores = []
+        for item in items:
+            if outcomes.responses[outcomes.row(item.id), outcomes.column(model)] is not None:
+                response = await replayer.acomplete(item.to_request())
+                scores.append(await score_response(scorer, response, item))
+        return float(np.nanmean(scores))
+
+    expected = baselines(outcomes)["quality"]
+    with CallLog(), unscorable_warnings():
+        means = {model: asyncio.run(mean_score(model)) for model in outcomes.models}
+    assert max(abs(means[m] - expected[m]) for m in outcomes.models) <= 1e-12
+    assert len(means) == 11

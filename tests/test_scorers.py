@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from orchestra_lab import CallLog, FunctionModel, SimulatedModel
 from orchestra_lab.errors import BudgetExceededError, ServerError
-from orchestra_lab.experiments import scorers
 from orchestra_lab.experiments._judge import parse_verdict, render_rubric
 from orchestra_lab.experiments.dataset import Item, load_dataset
 from orchestra_lab.experiments.scorers import (
@@ -26,12 +25,14 @@ from orchestra_lab.experiments.scorers import (
     MultipleChoice,
     NormalizedExactMatch,
     Numeric,
-    Regex,
+    RegexMatch,
     Scorer,
     TokenF1,
     as_scorer,
     default_scorer_for,
+    names,
 )
+from orchestra_lab.experiments.scorers import judge as judge_module
 
 
 def item(expected: object = None, **kwargs: object) -> Item:
@@ -125,14 +126,14 @@ def test_contains_matches_whole_words_after_normalizing():
 
 
 def test_regex_fixed_or_from_expected():
-    assert scores(Regex(r"^\d{3}$"), None, ["123", "1234"]) == [1, 0]
-    assert scores(Regex(r"paris", flags=re.IGNORECASE), None, ["PARIS"]) == [1.0]
-    assert scores(Regex(), r"colou?r", ["color", "colr"]) == [1, 0]
-    s = Regex()
+    assert scores(RegexMatch(r"^\d{3}$"), None, ["123", "1234"]) == [1, 0]
+    assert scores(RegexMatch(r"paris", flags=re.IGNORECASE), None, ["PARIS"]) == [1.0]
+    assert scores(RegexMatch(), r"colou?r", ["color", "colr"]) == [1, 0]
+    s = RegexMatch()
     assert math.isnan(s.score("x", item("(unclosed")))
     assert "not a valid regex" in (s.last_error or "")
     with pytest.raises(re.error):
-        Regex("(")
+        RegexMatch("(")
 
 
 def test_json_fields_parses_fenced_or_embedded_objects():
@@ -355,8 +356,8 @@ def test_an_async_judge_leaves_the_callers_loop_unpatched():
 
 def test_a_simulated_judge_builds_its_reference_scorer_once_per_answer_kind(monkeypatch):
     built = []
-    monkeypatch.setattr(scorers, "as_scorer", lambda name: built.append(name) or SCORERS[name]())
-    monkeypatch.setattr(scorers, "_scorer_for_kind", functools.cache(scorers._scorer_for_kind.__wrapped__))
+    monkeypatch.setattr(names, "as_scorer", lambda name: built.append(name) or SCORERS[name]())
+    monkeypatch.setattr(judge_module, "scorer_for_kind", functools.cache(names.scorer_for_kind.__wrapped__))
     judge = LLMJudge(SimulatedModel.profile("sim/frontier"))
     for n in range(3):
         judge.score(str(n + 1), Item(f"q{n}", f"{n}+1?", n + 1))

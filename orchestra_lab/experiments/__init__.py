@@ -7,7 +7,6 @@ from .export import export
 from .replay import (
     Curve,
     RecordedOutcomes,
-    RecordedScore,
     aiq,
     apgr,
     baselines,
@@ -18,7 +17,7 @@ from .replay import (
 )
 from .results import Comparison, Results
 from .run import Experiment
-from .scorers import LLMJudge, Scorer, as_scorer, default_scorer_for
+from .scorers import LLMJudge, RecordedScore, Scorer, as_scorer, default_scorer_for
 
 __all__ = [
     "Comparison",

@@ -39,13 +39,13 @@ import numpy as np
 import pandas as pd
 
 from ._replay_load import Arrays, OnDuplicate, calls_frame, read_calls, read_routerbench, routerbench_files
-from .scorers import BaseScorer
+from .scorers.recorded import RecordedScore
 from .stats import nanmean
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .dataset import Dataset, Item
+    from .dataset import Dataset
 
 ArrayLike = Any  # anything np.asarray accepts
 
@@ -286,51 +286,6 @@ class RecordedOutcomes:
         missing = int(np.isnan(self.scores).sum())
         size = f"{len(self)} items, {len(self.models)} models"
         return f"RecordedOutcomes({self.name!r}, {size}, {missing} missing scores)"
-
-
-# -- scoring replayed answers ----------------------------------------------------------------------------------
-class RecordedScore(BaseScorer):
-    """Scorer giving a replayed answer the score recorded for it: the score of the model whose recorded response
-    on that item is exactly ``output``. Use it with ``Experiment(outcomes.to_dataset(), replay_models(outcomes),
-    scorer=RecordedScore(outcomes))``.
-
-    Limitation: a scorer sees only the text, not which model served. Models that answered an item with the same
-    text share its score (a missing score is taken from another model with that text); if they were scored
-    differently the answer cannot be told apart and is unscorable (NaN; :attr:`ambiguous` counts such pairs,
-    RouterBench has none). Text no model recorded (an ensemble's synthesis, a chain's rewrite) and answers whose
-    recorded score is blank are unscorable too; ``errors`` says why per item. A replayed response also carries
-    its score in ``response.meta["recorded_score"]`` (strategies pass their child's meta on).
-
-    >>> from orchestra_lab.experiments.dataset import Item
-    >>> o = RecordedOutcomes.from_arrays(["q"], ["a", "b"], scores=[[1, 0]], costs=[[1, 1]], responses=[["B", "C"]])
-    >>> RecordedScore(o).score("C", Item("q", "?"))
-    0.0
-    """
-
-    name = "recorded"
-
-    def __init__(self, outcomes: RecordedOutcomes) -> None:
-        super().__init__()
-        self.outcomes = outcomes
-        known: dict[tuple[str, str], set[float]] = {}
-        item_ids = outcomes.item_ids
-        for row, col in zip(*np.nonzero(pd.notna(outcomes.responses))):
-            scores = known.setdefault((item_ids[row], str(outcomes.responses[row, col])), set())
-            if not np.isnan(outcomes.scores[row, col]):
-                scores.add(float(outcomes.scores[row, col]))
-        self._scores = known
-        self.ambiguous = sum(len(scores) > 1 for scores in known.values())
-
-    def _score(self, output: str, item: Item) -> float:
-        scores = self._scores.get((str(item.id), output))
-        if scores is None:
-            return self._unscorable(item, "no model recorded this answer for this item")
-        if len(scores) != 1:
-            reason = (
-                "its recorded score is missing" if not scores else f"models with this answer scored {sorted(scores)}"
-            )
-            return self._unscorable(item, reason)
-        return next(iter(scores))
 
 
 # -- curves ----------------------------------------------------------------------------------------------------

@@ -55,9 +55,10 @@ from ..errors import BudgetExceededError, StrategyError
 from ..models.base import Model
 from ..pricing import usd_to_inr
 from ..runtime.budget import Budget
+from ..types import Response
 from .dataset import Dataset, Item, load_dataset
 from .results import ITEMS_FILE, RUN_FILE, Results, read_config, read_item_rows
-from .scorers import as_scorer, default_scorer_for
+from .scorers import as_scorer, default_scorer_for, score_response, unscorable_warnings
 
 RUNS_DIR = "orchestra_runs"
 
@@ -159,6 +160,7 @@ class Experiment:
             budget = self._budget(log)
             with contextlib.ExitStack() as stack:
                 stack.enter_context(log)
+                stack.enter_context(unscorable_warnings())
                 if budget is not None:
                     stack.enter_context(budget)
                 state.bar = stack.enter_context(_progress_bar(self.progress, state))
@@ -220,11 +222,12 @@ class Experiment:
         finally:
             _TREE.reset(token)  # calls a judge makes while scoring are not part of the strategy's tree
         tree.latency_s = response.latency_s
-        return await self._scored_row(job, tree, response.text, log)
+        return await self._scored_row(job, tree, response, log)
 
-    async def _scored_row(self, job: _Job, tree: _CallTree, output: str, log: CallLog) -> dict[str, Any] | None:
+    async def _scored_row(self, job: _Job, tree: _CallTree, response: Response, log: CallLog) -> dict[str, Any] | None:
+        output = response.text
         try:
-            score = _checked_score(await self.scorer.ascore(output, job.item))
+            score = _checked_score(await score_response(self.scorer, response, job.item))
         except Exception as err:
             if _refused_by_budget(err):  # e.g. an LLM judge's call
                 return None

@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._answers import answers_match
 from ..types import render_answer
-from ._normalize import normalize_answer
 
 _INTEGER = re.compile(r"(?<![\d.])(\d+)(?![\d.])")
 
@@ -35,7 +35,7 @@ def is_expected(answer: str, item: Mapping[str, Any]) -> bool | None:
     expected = item.get("expected")
     if expected is None:
         return None
-    return normalize_answer(answer) == normalize_answer(render_answer(expected))
+    return answers_match(answer, render_answer(expected))
 
 
 def _difficulty(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .._answers import answers_match
 from .._template import fill, require_slots
 from .._verdict import parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
 from ._judge import verdict_metadata
-from ._normalize import normalize_answer
 from .base import Outcome, Strategy, call, call_all
 from .validators import Validator, as_validator, first_rejection
 
@@ -160,7 +160,7 @@ class Agreement(AcceptanceScorer):
             return StageRun(mine, None, latency)
         if theirs.response is None:
             return StageRun(mine, Acceptance(0.0, f"{self.other.name} failed ({theirs.describe_error()}): 0"), latency)
-        agree = normalize_answer(mine.response.text) == normalize_answer(theirs.response.text)
+        agree = answers_match(mine.response.text, theirs.response.text)
         verdict = f"{'agrees' if agree else 'disagrees'} with {self.other.name}"
         return StageRun(mine, Acceptance(1.0 if agree else 0.0, verdict), latency)
 

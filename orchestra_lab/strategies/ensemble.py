@@ -16,13 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._answers import answer_key
 from .._template import fill, require_slots
 from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..runtime._wrapper import runs_in_computed_time
 from ..types import Message, Request, Response, as_request
 from ._judge import parse_pick, pick_metadata
-from ._normalize import normalize_answer
 from .base import Strategy, call, call_all
 
 
@@ -113,7 +113,7 @@ def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict
     totals: dict[str, float] = {}
     first: dict[str, Ballot] = {}
     for ballot in ballots:
-        key = normalize_answer(ballot.response.text)
+        key = answer_key(ballot.response.text)
         totals[key] = totals.get(key, 0.0) + weight_of(ballot)
         first.setdefault(key, ballot)
     top = max(totals.values())
