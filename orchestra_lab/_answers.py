@@ -32,20 +32,21 @@ __all__ = [
     "answer_number",
     "answers_match",
     "normalize_text",
+    "numbers_equal",
     "numbers_in",
     "parse_number",
 ]
 
 # -- the number patterns (the only ones in the package) ------------------------------------------------------------
+_CURRENCY = r"(?:₹|rs\.?|inr|us\$|\$|usd|€|eur|£|gbp)"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?!\d)|\d{1,2}(?:,\d{2})+,\d{3}(?!\d)"  # 1,234,567 / 12,34,567 (Indian grouping)
 _MAGNITUDE = rf"(?:{_GROUPED}|\d+)(?:\.\d+)?|(?<!\w)\.\d+"  # ... or 1234 / 1234.5 / .5
 _NUMBER = re.compile(
-    rf"(?:(?<![\w)])(?P<sign>[-−+]))?(?P<a>{_MAGNITUDE})"
+    rf"(?:(?<![\w)])(?P<sign>[-−+])(?:\s*(?i:{_CURRENCY})\s*)?)?(?P<a>{_MAGNITUDE})"  # -7, -₹7, -Rs 7
     r"(?:\s*/\s*(?P<b>\d+)(?![\d.]))?(?:[eE](?P<exp>[-+]?\d{1,2})(?!\d))?(?:\s*(?P<pct>%))?"
 )
 _ANSWER_MARKER = re.compile(r"answer\s*(?:is|:|=)|####", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*(?:the\s+)?(?:final\s+)?answer\s*(?:is|:|=)?\s*", re.IGNORECASE)
-_CURRENCY = r"(?:₹|rs\.?|inr|us\$|\$|usd|€|eur|£|gbp)"
 _UNIT = r"[^\W\d_][\w/.]*"  # one word after the number: "42 apples", "5 km/h", "100 rupees"
 _WHOLE_NUMBER = re.compile(
     rf"(?P<lead>[-−+])?\s*(?:{_CURRENCY}\s*)?(?:{_NUMBER.pattern})(?:\s*(?:{_CURRENCY}|{_UNIT}))?\s*[.!]?",
@@ -123,7 +124,7 @@ def answer_number(text: str) -> Number | None:
     return found[-1] if found else None
 
 
-def numbers_equal(a: Number, b: Number, *, rel_tol: float = 1e-9, abs_tol: float = 1e-9) -> bool:
+def numbers_equal(a: Number, b: Number, *, rel_tol: float = 1e-12, abs_tol: float = 1e-12) -> bool:
     """Whether some reading of ``a`` is within tolerance of some reading of ``b``.
 
     >>> numbers_equal(Number(12.5, percent=True), Number(0.125)), numbers_equal(Number(42), Number(4.2))

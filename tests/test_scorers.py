@@ -414,3 +414,95 @@ def test_fuzz_any_output_scores_between_zero_and_one(output):
     for scorer in TEXT_SCORERS:
         value = scorer.score(output, item(EXPECTED.get(type(scorer).__name__, "refund")))
         assert 0.0 <= value <= 1.0, (scorer, output)
+
+
+# -- one normalizer: numbers as numbers, text as text -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("output", "expected", "right"),
+    [
+        ("4.2", 42, False),
+        ("-5", 5, False),
+        ("1/2", 12, False),
+        ("42.0", 42, True),
+        ("42", "42.0", True),
+        ("1,00,000", 100000, True),
+        ("₹1,00,000", "100000", True),
+        ("Rs. 1,234.50", 1234.5, True),
+        ("$3/4", 0.75, True),
+        ("12.5%", "12.5 %", True),
+        ("42 apples", 42, True),
+        ("-₹5", -5, True),
+        ("4 2", 42, False),
+    ],
+)
+def test_normalized_exact_and_contains_compare_numbers_as_numbers(output, expected, right):
+    assert NormalizedExactMatch().score(output, item(expected)) == float(right)
+    assert Contains().score(f"So: {output}", item(expected)) == float(right)
+
+
+def test_strategies_and_scorers_share_the_normalizer():
+    from orchestra_lab.strategies import normalize_answer
+    from orchestra_lab.strategies._judge import is_expected
+
+    for answer, expected in [("42.0", 42), ("₹1,00,000", 100000), ("Order status.", "order_status"), ("(b)", "B")]:
+        assert is_expected(answer, {"expected": expected}) is True
+        assert NormalizedExactMatch().score(answer, item(expected)) == 1.0
+    assert normalize_answer("₹1,00,000") == normalize_answer("100000") != normalize_answer("10000")
+    assert is_expected("4.2", {"expected": 42}) is False
+
+
+_GROUPING = st.sampled_from(["plain", "western", "indian"])
+
+
+def _written(value: int, grouping: str) -> str:
+    if grouping == "western":
+        return f"{value:,}"
+    if grouping == "indian" and value >= 1000:
+        head, tail = str(value)[:-3], str(value)[-3:]
+        pairs = [head[max(0, i - 2) : i] for i in range(len(head), 0, -2)][::-1]
+        return ",".join(pairs) + "," + tail
+    return str(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(-(10**9), 10**9),
+    _GROUPING,
+    st.sampled_from(["", "₹", "Rs ", "$"]),
+    st.sampled_from(["", ".0", ".00"]),
+)
+def test_a_number_written_any_way_matches_its_value_and_no_other(value, grouping, currency, decimals):
+    sign, magnitude = ("-" if value < 0 else ""), abs(value)
+    written = f"{sign}{currency}{_written(magnitude, grouping)}{decimals}"
+    assert NormalizedExactMatch().score(written, item(value)) == 1.0
+    assert NormalizedExactMatch().score(written, item(value + 1)) == 0.0
+    assert Numeric().score(f"The answer is {written}.", item(value)) == 1.0
+    if value:
+        assert NormalizedExactMatch().score(written, item(-value)) == 0.0
+        assert NormalizedExactMatch().score(written, item(value * 10)) == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(st.characters(codec="ascii", categories=["L", "Zs"], include_characters=".,;:!?'-_"), max_size=30).filter(
+        lambda text: any(c.isalpha() for c in text)
+    )
+)
+def test_text_matches_itself_recased_and_repunctuated(text):
+    expected = item(text)
+    assert NormalizedExactMatch().score(f"  {text.upper()}. ", expected) == NormalizedExactMatch().score(text, expected)
+
+
+# -- unscorable items: one warning per scorer and run --------------------------------------------------------------
+def test_an_experiment_logs_one_warning_per_scorer_with_the_count_and_examples(tmp_path, caplog):
+    from orchestra_lab.experiments import Dataset, Experiment
+
+    dataset = Dataset([Item(f"q{n}", f"question {n}?") for n in range(50)], name="no-answers")  # nothing expected
+    with caplog.at_level("WARNING", logger="orchestra_lab.experiments.scorers"):
+        Experiment(
+            dataset, [FunctionModel(lambda p: "42", name="m")], scorer="exact", run_dir=tmp_path, progress=False
+        ).run()
+    warned = [r.getMessage() for r in caplog.records if r.name == "orchestra_lab.experiments.scorers"]
+    assert len(warned) == 1
+    assert "scorer exact: 50 item(s) unscorable" in warned[0] and "item q0: the item has no expected value" in warned[0]
+    assert warned[0].endswith("and 47 more")
