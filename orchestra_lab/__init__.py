@@ -82,6 +82,8 @@ _LAZY = {
     "Results": "experiments",
     "RecordedOutcomes": "experiments",
     "RecordedScore": "experiments",
+    "replay_models": "experiments",
+    "models_by_cost": "experiments",
     "export": "experiments",
 }
 
@@ -149,7 +151,9 @@ __all__ = [
     "export",
     "list_datasets",
     "load_dataset",
+    "models_by_cost",
     "profiles",
+    "replay_models",
     "set_price",
     "set_usd_inr",
 ]

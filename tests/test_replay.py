@@ -529,3 +529,11 @@ def test_experiment_over_replay_reproduces_the_baselines(outcomes: RecordedOutco
     assert again.loc[list(MODELS), ["quality", "cost_usd"]].to_numpy() == pytest.approx(
         expected.loc[list(MODELS), ["quality", "cost_usd"]].to_numpy()
     )
+
+
+def test_threshold_sweep_with_a_number_of_thresholds_uses_evenly_spaced_shares():
+    o = RecordedOutcomes.from_arrays(
+        [str(i) for i in range(10)], ["w", "s"], scores=np.zeros((10, 2)), costs=np.ones((10, 2))
+    )
+    curve = threshold_sweep(o, np.arange(10.0), weak="w", strong="s", thresholds=5)
+    assert curve.strong_share.tolist() == [1.0, 0.8, 0.5, 0.3, 0.0]  # 1, .75, .5, .25, 0: halves go to the larger

@@ -12,7 +12,9 @@ from .replay import (
     baselines,
     cascade_sweep,
     cpt,
+    models_by_cost,
     random_mix,
+    replay_models,
     threshold_sweep,
 )
 from .results import Comparison, Results
@@ -41,6 +43,8 @@ __all__ = [
     "export",
     "list_datasets",
     "load_dataset",
+    "models_by_cost",
     "random_mix",
+    "replay_models",
     "threshold_sweep",
 ]
