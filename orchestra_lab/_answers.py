@@ -14,7 +14,7 @@ they agree on what "the same answer" means.
 (True, False, False)
 >>> answers_match("The answer is 42.0", "42"), answers_match("Order_Status.", "order status")
 (True, True)
->>> [answer_key(a) for a in ("42.0", "(b)", "Rs 1,234", '{"b": 1, "a": 2}', "  New   York. ")]
+>>> [canonical_answer(a) for a in ("42.0", "(b)", "Rs 1,234", '{"b": 1, "a": 2}', "  New   York. ")]
 ['42', 'B', '1234', '{"a":2,"b":1}', 'new york']
 """
 
@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 __all__ = [
     "Number",
-    "answer_key",
+    "canonical_answer",
     "answer_number",
     "answers_match",
     "normalize_text",
@@ -182,11 +182,11 @@ def _canonical(number: Number) -> str:
 
 
 # -- whole answers -----------------------------------------------------------------------------------------------
-def answer_key(text: str) -> str:
+def canonical_answer(text: str) -> str:
     """A canonical form of an answer, for grouping votes: a JSON value with sorted keys, a choice letter, a number
     (``"42.0"`` == ``"42"`` == ``"₹42"``), else :func:`normalize_text` without a leading "the answer is".
 
-    >>> [answer_key(a) for a in ("answer: b", "The answer is B", "1,000", "Paris.", "-0.50")]
+    >>> [canonical_answer(a) for a in ("answer: b", "The answer is B", "1,000", "Paris.", "-0.50")]
     ['B', 'B', '1000', 'paris', '-0.5']
     """
     stripped = text.strip()
@@ -203,7 +203,7 @@ def answer_key(text: str) -> str:
 
 def answers_match(answer: str, expected: str) -> bool:
     """Whether two answers are the same: as numbers when both are numbers (``12.5%`` also matches ``0.125``),
-    else by :func:`answer_key`.
+    else by :func:`canonical_answer`.
 
     >>> answers_match("0.75", "3/4"), answers_match("1/2", "12"), answers_match("42.0", "42")
     (True, False, True)
@@ -213,7 +213,7 @@ def answers_match(answer: str, expected: str) -> bool:
     a, b = parse_number(answer), parse_number(expected)
     if a is not None and b is not None:
         return numbers_equal(a, b)
-    return answer_key(answer) == answer_key(expected)
+    return canonical_answer(answer) == canonical_answer(expected)
 
 
 def _canonical_json(text: str) -> str | None:

@@ -16,7 +16,7 @@ Fallback(name='fallback')
 
 from __future__ import annotations
 
-from .._answers import answer_key as normalize_answer
+from .._answers import canonical_answer as normalize_answer
 from ._scripts import detect_script
 from .base import Strategy, render_tree
 from .cascade import (

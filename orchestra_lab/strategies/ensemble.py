@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._answers import answer_key
+from .._answers import canonical_answer
 from .._template import fill, require_slots
 from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
@@ -113,7 +113,7 @@ def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict
     totals: dict[str, float] = {}
     first: dict[str, Ballot] = {}
     for ballot in ballots:
-        key = answer_key(ballot.response.text)
+        key = canonical_answer(ballot.response.text)
         totals[key] = totals.get(key, 0.0) + weight_of(ballot)
         first.setdefault(key, ballot)
     top = max(totals.values())
