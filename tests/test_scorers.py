@@ -8,6 +8,7 @@ import math
 import re
 
 import pytest
+from _ask import ask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -386,7 +387,7 @@ def test_default_scorer_agrees_with_the_simulated_models_truth(name):
     ds = load_dataset(name).sample(40, seed=0)
     scorer = default_scorer_for(ds)
     for it in ds:
-        response = model.complete(it.to_request())
+        response = ask(model, it)
         assert (scorer.score(response.text, it) == 1.0) == response.meta["simulated_correct"], (it.id, response.text)
         if name == "extraction" and not response.meta["simulated_correct"]:
             assert scorer.score(response.text, it) == 0.75
@@ -397,7 +398,7 @@ def test_simulated_wrong_answers_score_zero_on_arithmetic():
     ds = load_dataset("arithmetic").filter(lambda i: i.metadata["difficulty_level"] == 5)[:20]
     scorer = Numeric()
     for it in ds:
-        response = model.complete(it.to_request())
+        response = ask(model, it)
         assert scorer.score(response.text, it) == float(response.meta["simulated_correct"])
 
 

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from .._answer_key import active_key
 from .._secrets import redact
 from ..calllog.context import open_span, record_call, wall_clock
 from ..models.base import Model
@@ -185,12 +186,13 @@ def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
 
     Provider, base URL (when the model has one), model id, messages and every generation param (seed included).
     Models that read the dataset item rather than send the prompt (any source but ``"live"``: simulated, replay,
-    function models, strategies) also depend on ``item_id``, ``metadata`` and their configuration
-    (:func:`model_config`: seed, skill, function code, sub-models...), so those are part of their key.
+    function models, strategies) also depend on ``item_id``, ``metadata``, a fingerprint of the item's answer key
+    (never the key itself) and their configuration (:func:`model_config`: seed, skill, function code,
+    sub-models...), so those are part of their key.
 
     >>> from orchestra_lab import SimulatedModel, Request
     >>> sorted(cache_key_material(SimulatedModel.profile("sim/tiny"), Request.of("hi", temperature=0)))
-    ['base_url', 'config', 'item_id', 'messages', 'metadata', 'model', 'params', 'provider', 'version']
+    ['answer_key', 'base_url', 'config', 'item_id', 'messages', 'metadata', 'model', 'params', 'provider', 'version']
     """
     material: dict[str, Any] = {
         "version": _KEY_VERSION,
@@ -202,7 +204,13 @@ def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
     }
     if model.source != "live":
         config = model_config(innermost(model))
-        material |= {"item_id": request.item_id, "metadata": dict(request.metadata), "config": config}
+        key = active_key(request.item_id)
+        material |= {
+            "item_id": request.item_id,
+            "metadata": dict(request.metadata),
+            "answer_key": None if key is None else key.fingerprint(),
+            "config": config,
+        }
     return material
 
 

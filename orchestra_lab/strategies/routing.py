@@ -228,13 +228,13 @@ class RuleRouter(Router):
     :class:`Keywords`, :class:`Regex`, :class:`PromptLength`, :class:`Script`, :class:`Metadata`.
     The row's decision is the chosen model's name and the reason names the matching rule.
 
-    >>> from orchestra_lab import CallLog, Request, SimulatedModel
+    >>> from orchestra_lab import CallLog, SimulatedModel, answer_key
     >>> from orchestra_lab.strategies import Keywords, RuleRouter, Script
     >>> small, large = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")
     >>> hindi = SimulatedModel.profile("sim/medium")
     >>> router = RuleRouter([(Script("Devanagari"), hindi), (Keywords("prove", "derive"), large)], default=small)
-    >>> with CallLog() as log:
-    ...     r = router(Request.of("भारत की राजधानी क्या है?", metadata={"expected": "नई दिल्ली"}))
+    >>> with CallLog() as log, answer_key(expected="नई दिल्ली"):
+    ...     r = router("भारत की राजधानी क्या है?")
     >>> r.served_model, log.to_frame().query("kind == 'strategy'")[["decision", "reason"]].iloc[0].tolist()
     ('sim/medium', ['sim/medium', "rule 1 matched: Script('Devanagari')"])
     """
