@@ -3,8 +3,9 @@
 An experiment runs each item inside ``answer_key(...)``; only scorers and the offline stand-ins that need the truth
 to simulate an answer (:class:`~orchestra_lab.models.simulated.SimulatedModel`) read it, by the request's
 ``item_id``. Models and strategies see requests, which carry no truth: no ``expected``, ``difficulty`` or
-``choices``. A judge request names its task instead (:func:`verdict_task`, :func:`pick_task`): the answer or the
-candidates to judge, which are in its prompt anyway; :func:`task_key` works out what a perfect judge would say.
+``choices``. A judge request names its task instead (:func:`verdict_task`, :func:`pick_task`, :func:`choice_task`):
+the answer, candidates or options to judge, which are in its prompt anyway; :func:`task_key` works out what a
+perfect judge would say.
 
 >>> with answer_key("q1", expected=42, difficulty=0.1):
 ...     active_key("q1").expected, active_key("q2")
@@ -25,10 +26,19 @@ from typing import Any
 
 from .types import render_answer
 
-__all__ = ["AnswerKey", "active_key", "answer_key", "pick_task", "task_key", "using_key", "verdict_task"]
+__all__ = [
+    "AnswerKey",
+    "active_key",
+    "answer_key",
+    "choice_task",
+    "pick_task",
+    "task_key",
+    "using_key",
+    "verdict_task",
+]
 
 TASK = "judge_task"  # the request metadata entry naming a judge's task
-_VERDICT, _PICK = "verdict", "pick"
+_VERDICT, _PICK, _CHOICE = "verdict", "pick", "choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +109,11 @@ def pick_task(candidates: Sequence[str]) -> dict[str, Any]:
     return {TASK: _PICK, "candidates": list(candidates)}
 
 
+def choice_task(options: Sequence[str]) -> dict[str, Any]:
+    """Request metadata for a model naming one of ``options`` (a router's routes): a task with no right answer."""
+    return {TASK: _CHOICE, "options": list(options)}
+
+
 def task_key(metadata: Mapping[str, Any], item: AnswerKey | None) -> AnswerKey | None:
     """The answer key of the judge task named in ``metadata``, worked out from the item's key: the allowed
     replies as ``choices`` and, when the item has an expected answer, the reply a perfect judge gives.
@@ -106,10 +121,14 @@ def task_key(metadata: Mapping[str, Any], item: AnswerKey | None) -> AnswerKey |
     >>> item = AnswerKey("q", expected=42, difficulty=0.3)
     >>> task_key(verdict_task(" 42."), item)
     AnswerKey(item_id='q', expected='1', difficulty=0.3, choices=('0', '1'))
-    >>> task_key(pick_task(["41", "42"]), item).expected, task_key({}, item)
+    >>> task_key(pick_task(["41", "42"]), item).expected, task_key(choice_task(["a", "b"]), item).expected
     ('2', None)
+    >>> task_key({}, item) is None
+    True
     """
     task = metadata.get(TASK)
+    if task == _CHOICE:
+        return AnswerKey(None if item is None else item.item_id, choices=tuple(map(str, metadata["options"])))
     if task == _VERDICT:
         choices: tuple[str, ...] = ("0", "1")
         right = [_matches(metadata["answer"], item)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orchestra_lab import CallLog, FunctionModel, Request, SimulatedModel
+from orchestra_lab import CallLog, FunctionModel, Request, SimulatedModel, answer_key
 from orchestra_lab.errors import ServerError, StrategyError
 from orchestra_lab.strategies import (
     ClassifierRouter,
@@ -181,10 +181,10 @@ def test_llm_router_request_carries_only_route_names_and_latency_adds() -> None:
 
     router_model = FunctionModel(pick, name="picker")
     router = LLMRouter(router_model, [Route("easy", SMALL, "simple"), Route("hard", LARGE, "proofs")], default=SMALL)
-    item = Request.of("prove it", item_id="p1", metadata={"expected": "QED", "difficulty": 0.4})
-    with CallLog() as log:
+    item = Request.of("prove it", item_id="p1")
+    with CallLog() as log, answer_key("p1", expected="QED", difficulty=0.4):
         r = router.complete(item)
-    assert seen[0].metadata == {"choices": ["easy", "hard"]} and seen[0].item_id == "p1"
+    assert seen[0].metadata == {"judge_task": "choice", "options": ["easy", "hard"]} and seen[0].item_id == "p1"
     assert "- hard: proofs" in seen[0].prompt and "prove it" in seen[0].prompt
     frame = log.to_frame()
     assert frame[frame.parent_id == r.call_id].name.tolist() == ["picker", "sim/large"]
@@ -208,7 +208,7 @@ def test_llm_router_malformed_or_failed_pick_goes_to_default() -> None:
 
 def test_llm_router_with_simulated_router_picks_a_route() -> None:
     router = LLMRouter(SimulatedModel.profile("sim/tiny"), [Route("easy", SMALL), Route("hard", LARGE)], default=MEDIUM)
-    served = {router(Request.of(f"q{i}", item_id=f"i{i}", metadata={"expected": 1})).served_model for i in range(12)}
+    served = {router(Request.of(f"q{i}", item_id=f"i{i}")).served_model for i in range(12)}
     assert served == {"sim/small", "sim/large"}
 
 

@@ -85,16 +85,15 @@ class SimulatedModel(Model):
 
     It answers the item's expected answer (from the answer key) when right and a plausible wrong answer of the
     same kind (a nearby number, another choice, a JSON object with one field off) when wrong. Without an expected
-    answer it picks one of the key's ``choices`` -- or of ``request.metadata["choices"]``, the allowed replies of
-    a task with no truth (a router's routes) -- else returns a deterministic placeholder text.
+    answer it picks one of the key's ``choices`` (a router's routes, say), else returns a deterministic placeholder.
     It never sleeps unless ``realtime=True``: latency is computed and reported.
 
-    >>> from orchestra_lab import Request, SimulatedModel, answer_key
+    >>> from orchestra_lab import SimulatedModel, answer_key
     >>> with answer_key("q2", expected=42, difficulty=0.5):
     ...     [SimulatedModel.profile(p)("What is 17 + 25?", item_id="q2").text for p in ("sim/tiny", "sim/large")]
     ['-42', '42']
-    >>> pick = Request.of("Pick a colour", item_id="c1", metadata={"choices": ["red", "blue"]})
-    >>> SimulatedModel.profile("sim/large")(pick).text
+    >>> with answer_key("c1", choices=["red", "blue"]):
+    ...     SimulatedModel.profile("sim/large")("Pick a colour", item_id="c1").text
     'blue'
     """
 
@@ -285,16 +284,10 @@ def _clip(u: float) -> float:
 
 
 def _truth(request: Request) -> AnswerKey | None:
-    """What the model knows the right reply is: the key of a judge task named in the request, the allowed replies
-    of a task with no truth (``metadata["choices"]``), else the item's answer key."""
+    """What the model knows the right reply is: the key of the judge task the request names, else the item's."""
     item = active_key(request.item_id)
     judged = task_key(request.metadata, item)
-    if judged is not None:
-        return judged
-    allowed = request.metadata.get("choices")
-    if allowed:
-        return AnswerKey(request.item_id, choices=tuple(str(c) for c in allowed))
-    return item
+    return item if judged is None else judged
 
 
 def _difficulty(truth: AnswerKey | None, key: str) -> float:

@@ -21,4 +21,3 @@ def parse_pick(text: str, count: int) -> int | None:
         if 1 <= number <= count:
             return number
     return None
-

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .._answer_key import choice_task
 from .._template import fill, require_slots
 from ..models.base import Model
 from ..types import Request, Response, as_request, estimate_tokens
@@ -385,7 +386,7 @@ Request:
 class LLMRouter(Router):
     """A (cheap) model reads a menu of described routes and names one; a pick we cannot read -> ``default``.
 
-    The router model is asked with ``metadata={"choices": [route names]}`` (never the item's expected answer),
+    The router model's request names its task, the route names (:func:`~orchestra_lab._answer_key.choice_task`),
     is its own child row, and its latency adds to the chosen model's.
 
     >>> from orchestra_lab import SimulatedModel
@@ -422,7 +423,7 @@ class LLMRouter(Router):
         """What the router model is asked: the menu and the prompt, with only the route names as metadata."""
         menu = "\n".join(f"- {n}: {r.description}" if r.description else f"- {n}" for n, r in self._table.items())
         text = fill(self.prompt, menu=menu, prompt=request.prompt)
-        return Request.of(text, item_id=request.item_id, metadata={"choices": list(self._table)}, temperature=0.0)
+        return Request.of(text, item_id=request.item_id, metadata=choice_task(list(self._table)), temperature=0.0)
 
     async def choose(self, request: Request) -> Choice:
         outcome = await call(self.router, self.router_request(request))
