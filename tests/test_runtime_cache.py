@@ -158,10 +158,9 @@ def test_bypass_reads_and_writes_nothing_refresh_writes_without_reading(store):
     cached = Cached(model, store, mode="bypass")
     cached("q"), cached("q")
     assert len(seen) == 2 and len(store) == 0 and (store.hits, store.misses) == (0, 0)
-    cached.mode = "refresh"
-    assert cached("q").text == "answer 3" and cached("q").text == "answer 4" and len(store) == 1
-    cached.mode = "use"
-    assert cached("q").text == "answer 4" and len(seen) == 4
+    refresh = cached.with_mode("refresh")
+    assert refresh("q").text == "answer 3" and refresh("q").text == "answer 4" and len(store) == 1
+    assert cached.with_mode("use")("q").text == "answer 4" and len(seen) == 4
 
 
 def test_bad_mode_and_ttl_are_refused(store):

@@ -224,15 +224,15 @@ def test_failed_route_raises_strategy_error_naming_the_route() -> None:
 
 
 def test_threshold_router_and_calibration() -> None:
-    router = ThresholdRouter(lambda r: r.metadata["difficulty"], strong=echo("S"), weak=echo("W"), threshold=0.5)
-    assert router(Request.of("q", metadata={"difficulty": 0.5})).text == "S"
-    assert router(Request.of("q", metadata={"difficulty": 0.49})).text == "W"
-    data = [Request.of(f"q{i}", metadata={"difficulty": d}) for i, d in enumerate(np.linspace(0, 1, 20))]
-    router.calibrate(data, strong_share=0.25)
-    assert sum(router.score(r) >= router.threshold for r in data) == 5
-    assert router.calibrate(data, strong_share=0.0).threshold > 1.0
+    router = ThresholdRouter(lambda r: r.metadata["guess"], strong=echo("S"), weak=echo("W"), threshold=0.5)
+    assert router(Request.of("q", metadata={"guess": 0.5})).text == "S"
+    assert router(Request.of("q", metadata={"guess": 0.49})).text == "W"
+    data = [Request.of(f"q{i}", metadata={"guess": d}) for i, d in enumerate(np.linspace(0, 1, 20))]
+    calibrated = router.calibrated(data, strong_share=0.25)
+    assert sum(calibrated.score(r) >= calibrated.threshold for r in data) == 5 and router.threshold == 0.5
+    assert router.calibrated(data, strong_share=0.0).threshold > 1.0
     with pytest.raises(ValueError, match="strong_share"):
-        router.calibrate(data, strong_share=1.5)
+        router.calibrated(data, strong_share=1.5)
     with pytest.raises(ValueError, match="finite"):
         ThresholdRouter(len, strong=SMALL, weak=SMALL, threshold=float("nan"))
 

@@ -25,9 +25,10 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
-from typing import Any
+from typing import Any, ClassVar
 
 from .._answer_key import AnswerKey, active_key, task_key
 from ..calllog.context import current_span
@@ -99,6 +100,7 @@ class SimulatedModel(Model):
 
     provider = "simulated"
     source = "simulated"
+    _changed_by: ClassVar[Mapping[str, str]] = {"faults": "use with_faults(...)"}
 
     def __init__(
         self,
@@ -139,6 +141,9 @@ class SimulatedModel(Model):
         except KeyError:
             raise ValueError(f"unknown simulated profile {name!r}; choose from {sorted(PROFILES)}") from None
         return cls(name, **(base | overrides))
+
+    def _change(self, name: str) -> str:
+        return self._changed_by.get(name) or f"use SimulatedModel.profile(name, {name}=...)"
 
     def with_faults(self, **rates: float) -> SimulatedModel:
         """A copy that fails at the given rates, e.g. ``m.with_faults(rate_limit=0.2)``."""

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -463,16 +463,18 @@ def parse_choice(text: str, names: Sequence[str]) -> str | None:
 class ThresholdRouter(Router):
     """``score(request) >= threshold`` -> ``strong``, else ``weak`` (e.g. score = predicted difficulty).
 
-    :meth:`calibrate` sets the threshold that sends a target share of requests to the strong model.
+    :meth:`calibrated` returns a copy whose threshold sends a target share of requests to the strong model.
 
     >>> from orchestra_lab import Request, SimulatedModel
-    >>> difficulty = lambda r: r.metadata["difficulty"]
-    >>> router = ThresholdRouter(difficulty, strong=SimulatedModel.profile("sim/large"),
+    >>> predicted = lambda r: r.metadata["predicted_difficulty"]
+    >>> router = ThresholdRouter(predicted, strong=SimulatedModel.profile("sim/large"),
     ...                          weak=SimulatedModel.profile("sim/small"))
-    >>> items = [Request.of(f"q{i}", metadata={"difficulty": i / 10}) for i in range(10)]
-    >>> router.calibrate(items, strong_share=0.3).threshold
-    0.7
+    >>> items = [Request.of(f"q{i}", metadata={"predicted_difficulty": i / 10}) for i in range(10)]
+    >>> router.calibrated(items, strong_share=0.3).threshold, router.threshold
+    (0.7, 0.5)
     """
+
+    _changed_by: ClassVar[Mapping[str, str]] = {"threshold": "use calibrated(data, strong_share) or build a new one"}
 
     def __init__(
         self,
@@ -506,14 +508,14 @@ class ThresholdRouter(Router):
             return Choice("strong", self.strong, f"score {s:.3f} >= threshold {self.threshold:.3f}")
         return Choice("weak", self.weak, f"score {s:.3f} < threshold {self.threshold:.3f}")
 
-    def calibrate(self, data: Sequence[Request | str], strong_share: float = 0.3) -> ThresholdRouter:
-        """Set the threshold so that ``strong_share`` of ``data`` (requests or prompts) goes to ``strong``
-        (the score quantile, as RouteLLM calibrates); returns ``self``."""
+    def calibrated(self, data: Sequence[Request | str], strong_share: float = 0.3) -> ThresholdRouter:
+        """A copy whose threshold sends ``strong_share`` of ``data`` (requests or prompts) to ``strong``
+        (the score quantile, as RouteLLM calibrates)."""
         if not 0.0 <= strong_share <= 1.0:
-            raise ValueError(f"calibrate.strong_share: {strong_share!r} is not between 0 and 1")
+            raise ValueError(f"calibrated.strong_share: {strong_share!r} is not between 0 and 1")
         scores = [float(v) for v in map(self.score, map(as_request, data))]
-        self.threshold = float(threshold_for_share(scores, strong_share))
-        return self
+        threshold = float(threshold_for_share(scores, strong_share))
+        return ThresholdRouter(self.score, strong=self.strong, weak=self.weak, threshold=threshold, name=self.name)
 
 
 def threshold_for_share(scores: Sequence[float] | np.ndarray, share: float | Sequence[float] | np.ndarray) -> Any:
