@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orchestra_lab import CallLog, FunctionModel, Request, SimulatedModel, answer_key
+from orchestra_lab import CallLog, FunctionModel, Request, SimulatedModel, answer_key, strategies
 from orchestra_lab.errors import ServerError, StrategyError
 from orchestra_lab.strategies import (
     ClassifierRouter,
@@ -14,7 +14,7 @@ from orchestra_lab.strategies import (
     LLMRouter,
     Metadata,
     PromptLength,
-    Regex,
+    PromptRegex,
     Route,
     RuleRouter,
     Script,
@@ -45,22 +45,31 @@ def test_detect_script_devanagari_latin_and_hinglish() -> None:
 
 
 def test_predicates() -> None:
-    req = Request.of("Please PROVE the lemma", metadata={"category": "math", "difficulty": 0.9})
+    req = Request.of("Please PROVE the lemma", metadata={"category": "math", "steps": 9})
     assert Keywords("prove")(req) and not Keywords("prove", case_sensitive=True)(req)
     assert not Keywords("lem")(req)
-    assert Regex(r"lem+a")(req)
+    assert PromptRegex(r"lem+a")(req) and repr(PromptRegex("a")) == "PromptRegex('a')"
     assert PromptLength(at_least=5)(req) and not PromptLength(below=5)(req)
     assert Metadata("category", "math")(req) and not Metadata("category", "code")(req)
-    assert Metadata("difficulty", lambda d: d > 0.5)(req) and not Metadata("missing", 1)(req)
+    assert Metadata("steps", lambda n: n > 5)(req) and not Metadata("missing", 1)(req)
     assert repr(Keywords("a", "b")) == "Keywords('a', 'b')"
     assert repr(PromptLength(at_least=10, below=20)) == "PromptLength(at_least=10, below=20)"
+
+
+def test_predicates_and_routers_live_in_their_own_modules() -> None:
+    from orchestra_lab.strategies import predicates, routing
+
+    assert set(predicates.__all__) == {"Keywords", "Metadata", "Predicate", "PromptLength", "PromptRegex", "Script"}
+    assert not set(predicates.__all__) & set(routing.__all__)
+    assert {"RuleRouter", "ClassifierRouter", "SemanticRouter", "LLMRouter", "ThresholdRouter"} <= set(routing.__all__)
+    assert not hasattr(routing, "Keywords") and not hasattr(strategies, "Regex")
 
 
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
         (lambda: Keywords(), "at least one"),
-        (lambda: Regex("("), "not a valid regex"),
+        (lambda: PromptRegex("("), "not a valid regex"),
         (lambda: PromptLength(), "at_least, below"),
         (lambda: PromptLength(at_least=5, below=5), "smaller"),
         (lambda: Script("Klingon"), "Klingon"),
