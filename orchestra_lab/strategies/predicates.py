@@ -45,7 +45,7 @@ class Keywords:
 class PromptRegex:
     """True when ``pattern`` is found in the prompt (``re.search``; case-insensitive unless ``flags`` say otherwise).
 
-    >>> PromptRegex(r"\bprove\b")(Request.of("Prove that 2 is prime"))
+    >>> PromptRegex("prove|derive")(Request.of("Prove that 2 is prime"))
     True
     """
 
