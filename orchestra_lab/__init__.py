@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._answer_key import answer_key
 from .calllog import CallLog, default_log, describe_schema
 from .errors import (
     AuthError,
@@ -145,6 +146,7 @@ __all__ = [
     "Usage",
     "WeightedVote",
     "__version__",
+    "answer_key",
     "as_scorer",
     "default_log",
     "describe_schema",

@@ -36,7 +36,7 @@ def quickstart_strategies(requests: list[Request]) -> dict[str, Model]:
     """Single models plus one strategy of each kind, built from the shipped simulated profiles."""
     small, medium, large = (SimulatedModel.profile(f"sim/{size}") for size in ("small", "medium", "large"))
     flaky_small = small.with_faults(rate_limit=0.15, server_error=0.05)
-    router = ThresholdRouter(guess_difficulty, strong=large, weak=small, name="router").calibrate(
+    router = ThresholdRouter(guess_difficulty, strong=large, weak=small, name="router").calibrated(
         requests, strong_share=0.3
     )
     return {

@@ -33,8 +33,8 @@ class Message:
 class Request:
     """What a model is asked: chat messages, generation params and item metadata.
 
-    ``metadata`` carries the dataset item (``expected``, ``difficulty``, ``category``, ``choices``...);
-    providers never send it, simulated and replay models read it.
+    ``metadata`` carries the item's non-truth fields (``category``, ``language``...) or a judge's task, never its
+    answer key (see :func:`orchestra_lab.answer_key`); providers never send it.
 
     >>> r = Request.of("Translate 'hello'", system="Be brief.", temperature=0.0, item_id="t1")
     >>> [m.role for m in r.messages], r.temperature, r.item_id

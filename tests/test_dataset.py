@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orchestra_lab._answer_key import AnswerKey
 from orchestra_lab.experiments.dataset import Dataset, DatasetError, Item, list_datasets, load_dataset
 from orchestra_lab.types import Request
 
@@ -211,11 +212,13 @@ def test_integer_levels_map_to_the_unit_interval(raw, difficulty, level):
 # -- Item and Dataset ------------------------------------------------------------------------------------------------
 
 
-def test_item_to_request_carries_the_item_and_leaves_out_none():
-    item = Item("q1", "2+2?", expected=4, difficulty=0.3, metadata={"choices": [3, 4]})
+def test_item_to_request_carries_no_truth_and_the_answer_key_holds_it():
+    metadata = {"choices": [3, 4], "difficulty_level": 2, "lang": "en"}
+    item = Item("q1", "2+2?", expected=4, category="add", difficulty=0.3, metadata=metadata)
     request = item.to_request(system="Be brief.", max_tokens=5)
     assert isinstance(request, Request) and request.system == "Be brief." and request.max_tokens == 5
-    assert request.item_id == "q1" and request.metadata == {"choices": [3, 4], "expected": 4, "difficulty": 0.3}
+    assert request.item_id == "q1" and request.metadata == {"lang": "en", "category": "add"}
+    assert item.answer_key == AnswerKey("q1", expected=4, difficulty=0.3, choices=("3", "4"))
 
 
 def test_dataset_is_an_immutable_sequence_with_helpers():

@@ -24,6 +24,11 @@ def dataset(n: int = N_ITEMS, name: str = "arith") -> list[dict]:
     return [{"id": f"q{i}", "input": f"What is {i} + 1?", "expected": i + 1, "category": "add"} for i in range(n)]
 
 
+def right_answer(request: Request) -> str:
+    """The right answer to a ``dataset()`` question, worked out from the prompt (requests carry no answer key)."""
+    return str(int(re.fullmatch(r"What is (\d+) \+ 1\?", request.prompt).group(1)) + 1)
+
+
 def counting_model(name: str, answered: list, *, stop_after: int | None = None, stop_with: type = KeyboardInterrupt):
     """Answers right and records each answered (paid) call; raises ``stop_with`` once ``stop_after`` are answered."""
 
@@ -32,7 +37,7 @@ def counting_model(name: str, answered: list, *, stop_after: int | None = None, 
         if stop_after is not None and len(answered) >= stop_after:
             raise stop_with()
         answered.append((name, request.item_id, request.seed))
-        return str(request.metadata["expected"])
+        return right_answer(request)
 
     return FunctionModel(answer, name=name, cost_per_call=0.001)
 
@@ -129,7 +134,7 @@ def test_a_killed_process_loses_no_finished_work(tmp_path):
             def answer(request):
                 with open({str(ledger)!r}, "a") as f:
                     f.write(f"{{name}} {{request.item_id}}\\n")
-                return str(request.metadata["expected"])
+                return str(int(request.prompt.split()[2]) + 1)  # "What is i + 1?": requests carry no answer
             return FunctionModel(answer, name=name)
 
         rows = []
@@ -151,7 +156,7 @@ def test_a_killed_process_loses_no_finished_work(tmp_path):
         def answer(request: Request) -> str:
             with ledger.open("a") as f:
                 f.write(f"{name} {request.item_id}\n")
-            return str(request.metadata["expected"])
+            return right_answer(request)
 
         return FunctionModel(answer, name=name)
 

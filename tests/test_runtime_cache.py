@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_lab import CallLog, FunctionModel, Model, Request, Response, ServerError, SimulatedModel, Usage
+from orchestra_lab import (
+    CallLog,
+    FunctionModel,
+    Model,
+    Request,
+    Response,
+    ServerError,
+    SimulatedModel,
+    Usage,
+    answer_key,
+)
 from orchestra_lab._secrets import Secret
 from orchestra_lab.runtime import Cached, CacheWarning, ResponseCache, cache_key, cache_key_material
 
@@ -58,8 +69,8 @@ class KeyedModel(Model):
 
 def test_hit_after_miss_same_text_no_cost_and_a_cache_row(store):
     small = Cached(SimulatedModel.profile("sim/small"), store)
-    request = Request.of("What is 17 + 25?", item_id="q1", metadata={"expected": 42, "difficulty": 0.1})
-    with CallLog() as log:
+    request = Request.of("What is 17 + 25?", item_id="q1")
+    with CallLog() as log, answer_key("q1", expected=42, difficulty=0.1):
         first = small.complete(request)
         second = small.complete(request)
     assert second.text == first.text and second.served_model == first.served_model == "sim/small"
@@ -147,10 +158,9 @@ def test_bypass_reads_and_writes_nothing_refresh_writes_without_reading(store):
     cached = Cached(model, store, mode="bypass")
     cached("q"), cached("q")
     assert len(seen) == 2 and len(store) == 0 and (store.hits, store.misses) == (0, 0)
-    cached.mode = "refresh"
-    assert cached("q").text == "answer 3" and cached("q").text == "answer 4" and len(store) == 1
-    cached.mode = "use"
-    assert cached("q").text == "answer 4" and len(seen) == 4
+    refresh = cached.with_mode("refresh")
+    assert refresh("q").text == "answer 3" and refresh("q").text == "answer 4" and len(store) == 1
+    assert cached.with_mode("use")("q").text == "answer 4" and len(seen) == 4
 
 
 def test_bad_mode_and_ttl_are_refused(store):
@@ -242,7 +252,7 @@ def test_function_models_with_different_code_do_not_share_entries(store):
 
 
 def test_a_strategy_key_covers_its_children_configuration(store):
-    request = Request.of("What is 17 * 23?", item_id="q1", metadata={"expected": 391, "difficulty": 0.6})
+    request = Request.of("What is 17 * 23?", item_id="q1")
 
     def fallback(seed: int) -> Model:
         from orchestra_lab.strategies import Fallback
@@ -279,20 +289,32 @@ def test_config_is_computed_once_per_model_and_holds_no_address_or_secret():
 
 def test_key_material_is_exactly_the_listed_fields_and_nothing_secret(store):
     live = KeyedModel()
-    request = Request.of("hi", item_id="i1", metadata={"expected": "x"}, temperature=0.2, seed=7)
+    request = Request.of("hi", item_id="i1", metadata={"lang": "en"}, temperature=0.2, seed=7)
     material = cache_key_material(live, request)
     assert set(material) == {"version", "provider", "base_url", "model", "messages", "params"}
     assert material["base_url"] == "https://api.acme.test/v1" and material["params"] == {"temperature": 0.2, "seed": 7}
     assert CANARY not in repr(material)
     simulated = cache_key_material(SimulatedModel.profile("sim/tiny"), request)
     # simulated answers depend on the item and on the model's configuration (seed, skill...)
-    assert set(simulated) == set(material) | {"item_id", "metadata", "config"}
-    assert "seed=0" in simulated["config"]
+    assert set(simulated) == set(material) | {"item_id", "metadata", "answer_key", "config"}
+    assert "seed=0" in simulated["config"] and simulated["answer_key"] is None
+
+
+def test_key_separates_items_whose_answer_key_differs_and_never_holds_the_key():
+    tiny, request = SimulatedModel.profile("sim/tiny"), Request.of("What is 17 * 23?", item_id="q1")
+    with answer_key("q1", expected=391, difficulty=0.6):
+        material, first = cache_key_material(tiny, request), cache_key(tiny, request)
+    with answer_key("q1", expected=392, difficulty=0.6):
+        second = cache_key(tiny, request)
+    with answer_key("other", expected=391):  # a key for another item does not apply
+        unrelated = cache_key(tiny, request)
+    assert len({first, second, unrelated, cache_key(tiny, request)}) == 3 and unrelated == cache_key(tiny, request)
+    assert "391" not in json.dumps(material) and cache_key(KeyedModel(), request) == cache_key(KeyedModel(), request)
 
 
 def test_key_depends_on_base_url_and_model_but_not_on_item_for_live_models():
-    request = Request.of("hi", item_id="a", metadata={"expected": 1})
-    other_item = request.replace(item_id="b", metadata={"expected": 2})
+    request = Request.of("hi", item_id="a")
+    other_item = request.replace(item_id="b")
     assert cache_key(KeyedModel(), request) == cache_key(KeyedModel(), other_item)
     assert cache_key(KeyedModel(), request) != cache_key(KeyedModel("http://localhost:8000/v1"), request)
     tiny = SimulatedModel.profile("sim/tiny")
@@ -324,7 +346,7 @@ def test_simulated_models_with_another_seed_do_not_share_entries(tmp_path):
     from orchestra_lab.runtime import Cached, ResponseCache
 
     cache = ResponseCache(tmp_path / "c")
-    request = Request.of("q", item_id="1", metadata={"expected": 5, "difficulty": 0.5})
+    request = Request.of("q", item_id="1")
     Cached(SimulatedModel.profile("sim/small", seed=1), cache)(request)
     again = Cached(SimulatedModel.profile("sim/small", seed=1), cache)
     other = Cached(SimulatedModel.profile("sim/small", seed=2), cache)

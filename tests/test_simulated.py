@@ -6,25 +6,23 @@ import asyncio
 import time
 
 import pytest
+from _ask import aask, ask
 
 from orchestra_lab import CallLog, Faults, Request, SimulatedModel, profiles
 from orchestra_lab.errors import BadResponseError, RateLimitError, ServerError, TimeoutError
+from orchestra_lab.experiments.dataset import Item
 
 
-def _items(n: int, difficulty: float | None = None) -> list[Request]:
+def _items(n: int, difficulty: float | None = None) -> list[Item]:
     return [
-        Request.of(
-            f"q{i}",
-            item_id=f"i{i}",
-            metadata={"expected": i * 3, "difficulty": (i % 10) / 10 if difficulty is None else difficulty},
-        )
+        Item(f"i{i}", f"q{i}", expected=i * 3, difficulty=(i % 10) / 10 if difficulty is None else difficulty)
         for i in range(n)
     ]
 
 
-def _run(model: SimulatedModel, requests: list[Request]) -> list:
+def _run(model: SimulatedModel, items: list[Item]) -> list:
     async def go() -> list:
-        return await asyncio.gather(*(model.acomplete(r) for r in requests), return_exceptions=True)
+        return await asyncio.gather(*(aask(model, item) for item in items), return_exceptions=True)
 
     with CallLog():
         return asyncio.run(go())
@@ -44,9 +42,7 @@ def test_stronger_profile_is_more_accurate_and_right_on_a_superset_more_often_th
     right = {}
     for name in profiles():
         right[name] = {
-            r.item_id
-            for r, resp in zip(reqs, _run(SimulatedModel.profile(name), reqs))
-            if resp.text == str(r.metadata["expected"])
+            r.id for r, resp in zip(reqs, _run(SimulatedModel.profile(name), reqs)) if resp.text == str(r.expected)
         }
     accuracies = [len(right[name]) for name in profiles()]
     assert accuracies == sorted(accuracies) and len(set(accuracies)) == len(accuracies), accuracies
@@ -60,27 +56,27 @@ def test_stronger_profile_is_more_accurate_and_right_on_a_superset_more_often_th
 def test_accuracy_follows_the_stated_probability():
     model = SimulatedModel.profile("sim/small")
     reqs = _items(4000, difficulty=0.5)
-    hits = sum(resp.text == str(r.metadata["expected"]) for r, resp in zip(reqs, _run(model, reqs)))
+    hits = sum(resp.text == str(r.expected) for r, resp in zip(reqs, _run(model, reqs)))
     assert abs(hits / 4000 - model.p_correct(0.5)) < 0.03
 
 
 def test_wrong_answers_are_of_the_same_kind():
     model = SimulatedModel.profile("sim/tiny")
     cases = [
-        ({"expected": 120, "difficulty": 1.0}, lambda t: t.lstrip("-").isdigit() and t != "120"),
-        ({"expected": "B", "difficulty": 1.0}, lambda t: t in {"A", "C", "D"}),
+        ({"expected": 120}, lambda t: t.lstrip("-").isdigit() and t != "120"),
+        ({"expected": "B"}, lambda t: t in {"A", "C", "D"}),
         (
-            {"expected": "refund", "choices": ["refund", "cancel", "order_status"], "difficulty": 1.0},
+            {"expected": "refund", "metadata": {"choices": ["refund", "cancel", "order_status"]}},
             lambda t: t in {"cancel", "order_status"},
         ),
         (
-            {"expected": {"city": "Pune", "amount": 250}, "difficulty": 1.0},
+            {"expected": {"city": "Pune", "amount": 250}},
             lambda t: t.startswith("{") and t != '{"amount": 250, "city": "Pune"}',
         ),
     ]
     for meta, ok in cases:
         for i in range(20):
-            resp = model.complete(Request.of("q", item_id=f"w{i}", metadata=meta))
+            resp = ask(model, Item(f"w{i}", "q", difficulty=1.0, **meta))
             if resp.meta["simulated_correct"]:
                 continue
             assert ok(resp.text), (meta, resp.text)

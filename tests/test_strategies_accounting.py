@@ -6,12 +6,14 @@ import math
 
 import pandas as pd
 import pytest
+from _ask import ask
 
-from orchestra_lab import CallLog, Request, SimulatedModel
+from orchestra_lab import CallLog, SimulatedModel
 from orchestra_lab.calllog.tree import CallNode, call_tree
+from orchestra_lab.experiments.dataset import Item
 from orchestra_lab.strategies import Cascade, Ensemble, Fallback, Metadata, RuleRouter, SelfConfidence
 
-ITEMS = [Request.of(f"q{i}", item_id=f"i{i}", metadata={"expected": i, "difficulty": i / 12}) for i in range(12)]
+ITEMS = [Item(f"i{i}", f"q{i}", expected=i, difficulty=i / 12, metadata={"level": i / 12}) for i in range(12)]
 
 
 def sim(profile: str, seed: int = 0, **faults: float) -> SimulatedModel:
@@ -38,7 +40,7 @@ def test_billed_failures_count_and_nothing_counts_twice() -> None:
     malformed = sim("sim/small", malformed=0.6)
     strategy = Fallback([Cascade([(malformed, 0.9), sim("sim/medium", server_error=0.5)]), sim("sim/large")])
     with CallLog() as log:
-        responses = [strategy.complete(item) for item in ITEMS]
+        responses = [ask(strategy, item) for item in ITEMS]
     frame = log.to_frame()
     leaves = frame[frame.kind == "model"]
     assert (leaves.status == "error").any() and (leaves[leaves.error_type == "bad_response"].cost_usd > 0).all()
@@ -58,7 +60,7 @@ def test_latency_composition_sequential_and_concurrent() -> None:
     ensemble = Ensemble(members)
     cascade = Cascade([(sim("sim/tiny", timeout=0.3), 0.95), ensemble], scorer=SelfConfidence())
     with CallLog() as log:
-        responses = [cascade.complete(item) for item in ITEMS]
+        responses = [ask(cascade, item) for item in ITEMS]
     frame = log.to_frame()
     for response in responses:
         tree = call_tree(frame, response.call_id)
@@ -72,11 +74,11 @@ def test_latency_composition_sequential_and_concurrent() -> None:
 def test_deep_nesting_fallback_over_router_over_ensembles() -> None:
     easy = Ensemble([sim("sim/tiny"), sim("sim/small"), sim("sim/small", seed=1)], name="easy-ensemble")
     hard = Ensemble([sim("sim/large", rate_limit=1.0), sim("sim/large", seed=1, rate_limit=1.0)], name="hard-ensemble")
-    router = RuleRouter([(Metadata("difficulty", lambda d: d > 0.5), hard)], default=easy, name="router")
+    router = RuleRouter([(Metadata("level", lambda d: d > 0.5), hard)], default=easy, name="router")
     strategy = Fallback([router, sim("sim/frontier")], name="top")
     with CallLog() as log:
-        easy_r = strategy.complete(ITEMS[1])
-        hard_r = strategy.complete(ITEMS[10])
+        easy_r = ask(strategy, ITEMS[1])
+        hard_r = ask(strategy, ITEMS[10])
     frame = log.to_frame()
     easy_tree = call_tree(frame, easy_r.call_id)
     assert str(easy_tree).splitlines()[:2] == [

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from orchestra_lab import CallLog, Request, SimulatedModel
+from orchestra_lab import CallLog, Request, SimulatedModel, answer_key
 from orchestra_lab.errors import BudgetExceededError
 from orchestra_lab.models.base import Model
 from orchestra_lab.runtime import Budget
 from orchestra_lab.runtime.budget import worst_case_cost
 from orchestra_lab.strategies import BestOfN, Cascade, Ensemble, Fallback, Stage
 
-ITEM = Request.of("What is 3 + 4?", item_id="q1", metadata={"expected": 7, "difficulty": 0.5}, max_tokens=50)
+ITEM = Request.of("What is 3 + 4?", item_id="q1", max_tokens=50)
+
+
+@pytest.fixture(autouse=True)
+def _item_key():
+    with answer_key("q1", expected=7, difficulty=0.5):
+        yield
+
+
 TINY = SimulatedModel.profile("sim/tiny")
 LARGE = SimulatedModel.profile("sim/large")
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from _ask import ask
 
 from orchestra_lab import CallLog, FunctionModel, Request, Response, SimulatedModel
 from orchestra_lab.errors import ServerError, StrategyError
+from orchestra_lab.experiments.dataset import Item
 from orchestra_lab.strategies import (
     Agreement,
     Cascade,
@@ -16,7 +18,7 @@ from orchestra_lab.strategies import (
     Stage,
 )
 
-ITEM = Request.of("What is 17 + 25?", item_id="q1", metadata={"expected": 42, "difficulty": 0.3})
+ITEM = Item("q1", "What is 17 + 25?", expected=42, difficulty=0.3)
 
 
 def fixed(text: str, name: str, confidence: float | None = None, latency: float = 0.1) -> FunctionModel:
@@ -41,7 +43,7 @@ def strategy_row(log: CallLog):
 def test_stops_at_first_confident_stage() -> None:
     cascade = Cascade([(fixed("41", "cheap", 0.4), 0.7), (fixed("42", "mid", 0.9), 0.8), fixed("43", "big")])
     with CallLog() as log:
-        r = cascade.complete(ITEM)
+        r = ask(cascade, ITEM)
     assert (r.text, r.served_model) == ("42", "mid")
     row = strategy_row(log)
     assert row.decision == "stage 2"
@@ -99,8 +101,8 @@ def test_simulated_judge_sees_a_verdict_not_the_item_answer() -> None:
         seen.append(request)
         return "1"
 
-    Cascade([(fixed("41", "a"), 0.5), fixed("42", "b")], scorer=JudgeScore(FunctionModel(judge, name="j")))(ITEM)
-    assert seen[0].metadata == {"choices": ["0", "1"], "expected": "0", "difficulty": 0.3}
+    ask(Cascade([(fixed("41", "a"), 0.5), fixed("42", "b")], scorer=JudgeScore(FunctionModel(judge, name="j"))), ITEM)
+    assert seen[0].metadata == {"judge_task": "verdict", "answer": "41"}
     assert seen[0].item_id == "q1" and "41" in seen[0].prompt
 
 
@@ -126,10 +128,10 @@ def test_failed_stage_passes_on_and_latency_includes_it() -> None:
 def test_simulated_cascade_saves_cost_on_easy_items() -> None:
     small, large = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")
     cascade = Cascade([(small, 0.6), large], scorer=SelfConfidence())
-    easy = [Request.of(f"q{i}", item_id=f"e{i}", metadata={"expected": i, "difficulty": 0.05}) for i in range(10)]
-    hard = [Request.of(f"q{i}", item_id=f"h{i}", metadata={"expected": i, "difficulty": 0.95}) for i in range(10)]
-    assert sum(cascade(r).served_model == "sim/small" for r in easy) >= 8
-    assert sum(cascade(r).served_model == "sim/large" for r in hard) >= 8
+    easy = [Item(f"e{i}", f"q{i}", expected=i, difficulty=0.05) for i in range(10)]
+    hard = [Item(f"h{i}", f"q{i}", expected=i, difficulty=0.95) for i in range(10)]
+    assert sum(ask(cascade, item).served_model == "sim/small" for item in easy) >= 8
+    assert sum(ask(cascade, item).served_model == "sim/large" for item in hard) >= 8
 
 
 def test_with_thresholds_and_config_errors() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from _ask import ask
 
 from orchestra_lab import CallLog, FunctionModel, Request, Response, SimulatedModel
 from orchestra_lab.errors import RateLimitError, StrategyError
+from orchestra_lab.experiments.dataset import Item
 from orchestra_lab.strategies import (
     BestOfN,
     Ensemble,
@@ -103,9 +105,9 @@ def test_self_consistency_samples_with_distinct_seeds() -> None:
 def test_self_consistency_beats_a_single_sample_on_medium_items() -> None:
     medium = SimulatedModel.profile("sim/medium")
     sc = Ensemble.self_consistency(medium, n=7)
-    items = [Request.of(f"q{i}", item_id=f"m{i}", metadata={"expected": 100 + i, "difficulty": 0.6}) for i in range(40)]
-    single = sum(medium(r).text == str(100 + i) for i, r in enumerate(items))
-    voted = sum(sc(r).text == str(100 + i) for i, r in enumerate(items))
+    items = [Item(f"m{i}", f"q{i}", expected=100 + i, difficulty=0.6) for i in range(40)]
+    single = sum(ask(medium, item).text == str(100 + i) for i, item in enumerate(items))
+    voted = sum(ask(sc, item).text == str(100 + i) for i, item in enumerate(items))
     assert voted >= single
 
 
@@ -117,11 +119,11 @@ def test_best_of_n_picks_the_judged_candidate_and_falls_back() -> None:
         seen.append(request)
         return "Candidate [1] is best"
 
-    item = Request.of("q", item_id="i", metadata={"expected": "y", "difficulty": 0.2})
+    item = Item("i", "q", expected="y", difficulty=0.2)
     with CallLog() as log:
-        r = Ensemble(members, BestOfN(FunctionModel(judge, name="judge"))).complete(item)
+        r = ask(Ensemble(members, BestOfN(FunctionModel(judge, name="judge"))), item)
     assert r.served_model == "a" and strategy_row(log).decision == "candidate 1"
-    assert seen[0].metadata == {"choices": ["1", "2", "3"], "expected": "2", "difficulty": 0.2}
+    assert seen[0].metadata == {"judge_task": "pick", "candidates": ["x", "y", "y"]}
     assert "[2] y" in seen[0].prompt
     with CallLog() as log:
         r = Ensemble(members, BestOfN(fixed("hmm", "j"))).complete("q")
@@ -141,7 +143,7 @@ def test_mixture_of_agents_layers_and_latency() -> None:
         MixtureOfAgents(aggregator, layers=[[FunctionModel(refiner, name="r")]]),
     )
     with CallLog() as log:
-        r = moa.complete(Request.of("question", item_id="i", metadata={"expected": "final"}))
+        r = moa.complete(Request.of("question", item_id="i"))
     assert (r.text, r.served_model) == ("final", "agg")
     assert "1. p1\n2. p2" in seen[0]
     assert r.latency_s == pytest.approx(0.4 + 0.2 + 0.3)

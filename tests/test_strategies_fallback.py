@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from _ask import ask
 
-from orchestra_lab import CallLog, FunctionModel, Request, SimulatedModel
+from orchestra_lab import CallLog, FunctionModel, SimulatedModel
 from orchestra_lab.errors import AuthError, CircuitOpenError, ServerError, StrategyError
+from orchestra_lab.experiments.dataset import Item
 from orchestra_lab.strategies import Fallback, IsJSON, NoRefusal
 
-ITEM = Request.of("What is 2 + 2?", item_id="q1", metadata={"expected": 4, "difficulty": 0.1})
+ITEM = Item("q1", "What is 2 + 2?", expected=4, difficulty=0.1)
 
 
 def failing(error: Exception, name: str = "broken") -> FunctionModel:
@@ -22,7 +24,7 @@ def test_moves_past_a_failure_and_logs_each_attempt() -> None:
     down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
     large = SimulatedModel.profile("sim/large")
     with CallLog() as log:
-        r = Fallback([down, large]).complete(ITEM)
+        r = ask(Fallback([down, large]), ITEM)
     frame = log.to_frame()
     top = frame[frame.kind == "strategy"].iloc[0]
     assert (r.text, r.requested_model, r.served_model) == ("4", "fallback", "sim/large")
@@ -83,7 +85,7 @@ def test_only_chosen_errors_trigger_but_circuit_open_always_does() -> None:
 def test_billed_failure_cost_is_in_the_strategy_row() -> None:
     malformed = SimulatedModel.profile("sim/medium").with_faults(malformed=1.0)
     with CallLog() as log:
-        r = Fallback([malformed, SimulatedModel.profile("sim/small")]).complete(ITEM)
+        r = ask(Fallback([malformed, SimulatedModel.profile("sim/small")]), ITEM)
     frame = log.to_frame()
     leaves = frame[frame.kind == "model"]
     assert leaves[leaves.status == "error"].cost_usd.iloc[0] > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orchestra_lab import CallLog, FunctionModel, Request, SimulatedModel
+from orchestra_lab import CallLog, FunctionModel, Request, SimulatedModel, answer_key, strategies
 from orchestra_lab.errors import ServerError, StrategyError
 from orchestra_lab.strategies import (
     ClassifierRouter,
@@ -14,7 +14,7 @@ from orchestra_lab.strategies import (
     LLMRouter,
     Metadata,
     PromptLength,
-    Regex,
+    PromptRegex,
     Route,
     RuleRouter,
     Script,
@@ -45,22 +45,31 @@ def test_detect_script_devanagari_latin_and_hinglish() -> None:
 
 
 def test_predicates() -> None:
-    req = Request.of("Please PROVE the lemma", metadata={"category": "math", "difficulty": 0.9})
+    req = Request.of("Please PROVE the lemma", metadata={"category": "math", "steps": 9})
     assert Keywords("prove")(req) and not Keywords("prove", case_sensitive=True)(req)
     assert not Keywords("lem")(req)
-    assert Regex(r"lem+a")(req)
+    assert PromptRegex(r"lem+a")(req) and repr(PromptRegex("a")) == "PromptRegex('a')"
     assert PromptLength(at_least=5)(req) and not PromptLength(below=5)(req)
     assert Metadata("category", "math")(req) and not Metadata("category", "code")(req)
-    assert Metadata("difficulty", lambda d: d > 0.5)(req) and not Metadata("missing", 1)(req)
+    assert Metadata("steps", lambda n: n > 5)(req) and not Metadata("missing", 1)(req)
     assert repr(Keywords("a", "b")) == "Keywords('a', 'b')"
     assert repr(PromptLength(at_least=10, below=20)) == "PromptLength(at_least=10, below=20)"
+
+
+def test_predicates_and_routers_live_in_their_own_modules() -> None:
+    from orchestra_lab.strategies import predicates, routing
+
+    assert set(predicates.__all__) == {"Keywords", "Metadata", "Predicate", "PromptLength", "PromptRegex", "Script"}
+    assert not set(predicates.__all__) & set(routing.__all__)
+    assert {"RuleRouter", "ClassifierRouter", "SemanticRouter", "LLMRouter", "ThresholdRouter"} <= set(routing.__all__)
+    assert not hasattr(routing, "Keywords") and not hasattr(strategies, "Regex")
 
 
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
         (lambda: Keywords(), "at least one"),
-        (lambda: Regex("("), "not a valid regex"),
+        (lambda: PromptRegex("("), "not a valid regex"),
         (lambda: PromptLength(), "at_least, below"),
         (lambda: PromptLength(at_least=5, below=5), "smaller"),
         (lambda: Script("Klingon"), "Klingon"),
@@ -181,10 +190,10 @@ def test_llm_router_request_carries_only_route_names_and_latency_adds() -> None:
 
     router_model = FunctionModel(pick, name="picker")
     router = LLMRouter(router_model, [Route("easy", SMALL, "simple"), Route("hard", LARGE, "proofs")], default=SMALL)
-    item = Request.of("prove it", item_id="p1", metadata={"expected": "QED", "difficulty": 0.4})
-    with CallLog() as log:
+    item = Request.of("prove it", item_id="p1")
+    with CallLog() as log, answer_key("p1", expected="QED", difficulty=0.4):
         r = router.complete(item)
-    assert seen[0].metadata == {"choices": ["easy", "hard"]} and seen[0].item_id == "p1"
+    assert seen[0].metadata == {"judge_task": "choice", "options": ["easy", "hard"]} and seen[0].item_id == "p1"
     assert "- hard: proofs" in seen[0].prompt and "prove it" in seen[0].prompt
     frame = log.to_frame()
     assert frame[frame.parent_id == r.call_id].name.tolist() == ["picker", "sim/large"]
@@ -208,7 +217,7 @@ def test_llm_router_malformed_or_failed_pick_goes_to_default() -> None:
 
 def test_llm_router_with_simulated_router_picks_a_route() -> None:
     router = LLMRouter(SimulatedModel.profile("sim/tiny"), [Route("easy", SMALL), Route("hard", LARGE)], default=MEDIUM)
-    served = {router(Request.of(f"q{i}", item_id=f"i{i}", metadata={"expected": 1})).served_model for i in range(12)}
+    served = {router(Request.of(f"q{i}", item_id=f"i{i}")).served_model for i in range(12)}
     assert served == {"sim/small", "sim/large"}
 
 
@@ -224,15 +233,15 @@ def test_failed_route_raises_strategy_error_naming_the_route() -> None:
 
 
 def test_threshold_router_and_calibration() -> None:
-    router = ThresholdRouter(lambda r: r.metadata["difficulty"], strong=echo("S"), weak=echo("W"), threshold=0.5)
-    assert router(Request.of("q", metadata={"difficulty": 0.5})).text == "S"
-    assert router(Request.of("q", metadata={"difficulty": 0.49})).text == "W"
-    data = [Request.of(f"q{i}", metadata={"difficulty": d}) for i, d in enumerate(np.linspace(0, 1, 20))]
-    router.calibrate(data, strong_share=0.25)
-    assert sum(router.score(r) >= router.threshold for r in data) == 5
-    assert router.calibrate(data, strong_share=0.0).threshold > 1.0
+    router = ThresholdRouter(lambda r: r.metadata["guess"], strong=echo("S"), weak=echo("W"), threshold=0.5)
+    assert router(Request.of("q", metadata={"guess": 0.5})).text == "S"
+    assert router(Request.of("q", metadata={"guess": 0.49})).text == "W"
+    data = [Request.of(f"q{i}", metadata={"guess": d}) for i, d in enumerate(np.linspace(0, 1, 20))]
+    calibrated = router.calibrated(data, strong_share=0.25)
+    assert sum(calibrated.score(r) >= calibrated.threshold for r in data) == 5 and router.threshold == 0.5
+    assert router.calibrated(data, strong_share=0.0).threshold > 1.0
     with pytest.raises(ValueError, match="strong_share"):
-        router.calibrate(data, strong_share=1.5)
+        router.calibrated(data, strong_share=1.5)
     with pytest.raises(ValueError, match="finite"):
         ThresholdRouter(len, strong=SMALL, weak=SMALL, threshold=float("nan"))
 

@@ -23,12 +23,12 @@ def test_sync_call_inside_a_running_loop():
     # In a subprocess: nest_asyncio2 patches asyncio for the whole process, as it does in a notebook kernel.
     script = """
 import asyncio
-from orchestra_lab import CallLog, Request, SimulatedModel
+from orchestra_lab import CallLog, Request, SimulatedModel, answer_key
 model = SimulatedModel.profile("sim/small")
-item = Request.of("What is 2+2?", item_id="q", metadata={"expected": 4, "difficulty": 0.0})
+item = Request.of("What is 2+2?", item_id="q")
 
 async def notebook_cell():  # what a Jupyter cell is: a running loop, and the user calls the sync API
-    with CallLog() as log:
+    with CallLog() as log, answer_key("q", expected=4, difficulty=0.0):
         first, second = model(item).text, model.complete(item).text
     return first, second, len(log)
 

@@ -43,12 +43,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from .._answer_key import AnswerKey
 from ..types import Request
 
 if TYPE_CHECKING:
     import pandas as pd
 
 FIELDS = ("id", "input", "expected", "category", "difficulty", "metadata")
+TRUTH = frozenset({"expected", "difficulty", "difficulty_level", "choices"})  # metadata a request never carries
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -73,10 +75,15 @@ def _line_word(path: str | None) -> str:
 class Item:
     """One dataset item.
 
-    >>> item = Item("q1", "What is 6 x 7?", expected=42, category="multiplication")
+    Its request (:meth:`to_request`) carries the question, the ``category`` and the free ``metadata`` -- never the
+    truth (:data:`TRUTH`: expected answer, difficulty, choices), which is the item's :attr:`answer_key`.
+
+    >>> item = Item("q1", "What is 6 x 7?", expected=42, category="multiplication", metadata={"choices": [42, 24]})
     >>> r = item.to_request(system="Answer with a number.", temperature=0)
     >>> r.item_id, r.prompt, r.metadata, r.temperature
-    ('q1', 'What is 6 x 7?', {'expected': 42, 'category': 'multiplication'}, 0)
+    ('q1', 'What is 6 x 7?', {'category': 'multiplication'}, 0)
+    >>> item.answer_key
+    AnswerKey(item_id='q1', expected=42, difficulty=None, choices=('42', '24'))
     """
 
     id: str
@@ -87,10 +94,20 @@ class Item:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def to_request(self, *, system: str | None = None, **params: Any) -> Request:
-        """The request that asks a model this item; the item's fields travel in ``request.metadata``."""
-        item_fields = {"expected": self.expected, "difficulty": self.difficulty, "category": self.category}
-        metadata = {**self.metadata, **{k: v for k, v in item_fields.items() if v is not None}}
+        """The request that asks a model this item: its input, with ``category`` and the metadata that is not
+        truth in ``request.metadata``."""
+        metadata = {k: v for k, v in self.metadata.items() if k not in TRUTH}
+        if self.category is not None:
+            metadata["category"] = self.category
         return Request.of(self.input, system=system, item_id=self.id, metadata=metadata, **params)
+
+    @property
+    def answer_key(self) -> AnswerKey:
+        """The truth about this item, for scorers and simulated models (an experiment runs the item inside it)."""
+        difficulty = self.difficulty if self.difficulty is not None else self.metadata.get("difficulty")
+        choices = self.metadata.get("choices")
+        picks = tuple(str(c) for c in choices) if choices else None
+        return AnswerKey(self.id, self.expected, difficulty, picks)
 
 
 class Dataset(Sequence[Item]):

@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._answer_key import using_key
 from .._jsonl import cut_torn_tail
 from .._secrets import redact
 from .._sync import run_sync
@@ -212,7 +213,7 @@ class Experiment:
         tree = _CallTree()
         token = _TREE.set(tree)
         try:
-            with label(job.strategy):
+            with label(job.strategy), using_key(job.item.answer_key):
                 response = await self.strategies[job.strategy].acomplete(request)
         except Exception as err:
             if _refused_by_budget(err):

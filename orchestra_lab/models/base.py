@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from .._introspect import config_of
+from .._introspect import config_of, init_params
 from .._sync import run_sync
 from ..calllog.context import Span, enter_span, exit_span, record_call, wall_clock
 from ..errors import ModelError
@@ -27,17 +27,48 @@ from ..runtime._guards import active_guards, deadline_of, is_timeout_cancel
 from ..types import Request, Response, Usage, as_request
 
 
-class Model(abc.ABC):
+class _Configured(abc.ABCMeta):
+    """Marks a model built once its constructor returns: from then on its configuration is fixed."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        model = super().__call__(*args, **kwargs)
+        object.__setattr__(model, "_built", True)
+        return model
+
+
+class Model(abc.ABC, metaclass=_Configured):
     """Anything that turns a :class:`~orchestra_lab.types.Request` into a :class:`~orchestra_lab.types.Response`.
 
     ``kind`` is ``"model"`` for leaf models (their row holds their own cost) and ``"strategy"`` for strategies
     (their row holds the sum over their descendants). ``repr`` shows the constructor config, scikit-learn style.
+    A model's configuration is immutable once built (caches key on it): a method such as ``with_faults`` returns a
+    changed copy, and reassigning an attribute the constructor configured (a parameter's, or ``name``) raises
+    ``AttributeError``. Other state (private caches and clients, counters) stays settable.
+
+    >>> from orchestra_lab import SimulatedModel
+    >>> SimulatedModel.profile("sim/small").seed = 1
+    Traceback (most recent call last):
+    AttributeError: SimulatedModel.seed is fixed once the model is built: use SimulatedModel.profile(name, seed=...)
     """
 
     kind: ClassVar[str] = "model"
     provider: str = "custom"
     source: str = "live"
     name: str
+    _changed_by: ClassVar[Mapping[str, str]] = {}  # attribute -> the method that returns a copy with it changed
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_built", False) and name in self.__dict__ and _is_configuration(type(self), name):
+            raise AttributeError(f"{type(self).__name__}.{name} is fixed once the model is built: {self._change(name)}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)  # raises for configuration, like reassigning
+        object.__delattr__(self, name)
+
+    def _change(self, name: str) -> str:
+        """How to get a model with ``name`` changed (for the error raised on reassigning it)."""
+        return self._changed_by.get(name) or f"build a new {type(self).__name__}(..., {name}=...)"
 
     @property
     def requested_model(self) -> str:
@@ -70,6 +101,10 @@ class Model(abc.ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _is_configuration(cls: type, name: str) -> bool:
+    return name == "name" or name in init_params(cls)
 
 
 async def invoke(model: Model, request: Request) -> Response:

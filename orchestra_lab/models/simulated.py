@@ -6,9 +6,14 @@ whose shared part depends on the item only, so correctness is correlated across 
 on a superset of a weaker one's items more often than not -- which gives routing and cascades something real to
 exploit. Everything is a pure function of (model name, seed, item, attempt), so the same seed gives the same run.
 
->>> from orchestra_lab import SimulatedModel, Request
+The truth a simulated model needs (the expected answer, the difficulty) is never in the request: it reads the
+answer key of the item being run (an :class:`~orchestra_lab.experiments.run.Experiment` sets it for each item;
+:func:`~orchestra_lab.answer_key` sets it by hand). Acting as a judge, it works out the right verdict from that key.
+
+>>> from orchestra_lab import SimulatedModel, answer_key
 >>> small = SimulatedModel.profile("sim/small")
->>> r = small.complete(Request.of("What is 17 + 25?", item_id="q1", metadata={"expected": 42, "difficulty": 0.1}))
+>>> with answer_key("q1", expected=42, difficulty=0.1):
+...     r = small.complete("What is 17 + 25?", item_id="q1")
 >>> r.text, r.source
 ('42', 'simulated')
 """
@@ -23,8 +28,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
-from typing import Any
+from typing import Any, ClassVar
 
+from .._answer_key import AnswerKey, active_key, task_key
 from ..calllog.context import current_span
 from ..errors import BadResponseError, RateLimitError, ServerError, TimeoutError
 from ..pricing import Price
@@ -78,22 +84,23 @@ class LatencyProfile:
 class SimulatedModel(Model):
     """A deterministic stand-in for an LLM; see the module docstring for how answers are drawn.
 
-    It answers the item's ``metadata["expected"]`` when right and a plausible wrong answer of the same kind
-    (a nearby number, another choice, a JSON object with one field off) when wrong. Without an expected answer
-    it picks one of ``metadata["choices"]``, else returns a deterministic placeholder text.
+    It answers the item's expected answer (from the answer key) when right and a plausible wrong answer of the
+    same kind (a nearby number, another choice, a JSON object with one field off) when wrong. Without an expected
+    answer it picks one of the key's ``choices`` (a router's routes, say), else returns a deterministic placeholder.
     It never sleeps unless ``realtime=True``: latency is computed and reported.
 
-    >>> from orchestra_lab import Request, SimulatedModel
-    >>> ask = Request.of("What is 17 + 25?", item_id="q2", metadata={"expected": 42, "difficulty": 0.5})
-    >>> [SimulatedModel.profile(p)(ask).text for p in ("sim/tiny", "sim/large")]
+    >>> from orchestra_lab import SimulatedModel, answer_key
+    >>> with answer_key("q2", expected=42, difficulty=0.5):
+    ...     [SimulatedModel.profile(p)("What is 17 + 25?", item_id="q2").text for p in ("sim/tiny", "sim/large")]
     ['-42', '42']
-    >>> pick = Request.of("Pick a colour", item_id="c1", metadata={"choices": ["red", "blue"]})
-    >>> SimulatedModel.profile("sim/large")(pick).text
+    >>> with answer_key("c1", choices=["red", "blue"]):
+    ...     SimulatedModel.profile("sim/large")("Pick a colour", item_id="c1").text
     'blue'
     """
 
     provider = "simulated"
     source = "simulated"
+    _changed_by: ClassVar[Mapping[str, str]] = {"faults": "use with_faults(...)"}
 
     def __init__(
         self,
@@ -135,6 +142,9 @@ class SimulatedModel(Model):
             raise ValueError(f"unknown simulated profile {name!r}; choose from {sorted(PROFILES)}") from None
         return cls(name, **(base | overrides))
 
+    def _change(self, name: str) -> str:
+        return self._changed_by.get(name) or f"use SimulatedModel.profile(name, {name}=...)"
+
     def with_faults(self, **rates: float) -> SimulatedModel:
         """A copy that fails at the given rates, e.g. ``m.with_faults(rate_limit=0.2)``."""
         return type(self)(**(self.get_config() | {"faults": replace(self.faults, **rates)}))
@@ -149,7 +159,7 @@ class SimulatedModel(Model):
         latency = self._latency(seed, key, output_tokens)
         cost = self.price.cost(input_tokens, output_tokens)
         self._maybe_fail(seed, key, attempt, latency, cost, Usage(input_tokens, output_tokens))
-        text, correct, confidence = self._answer(seed, key, request.metadata)
+        text, correct, confidence = self._answer(seed, key, _truth(request))
         if self.realtime:
             await asyncio.sleep(latency)
         return Response(
@@ -207,23 +217,21 @@ class SimulatedModel(Model):
         """Probability that this model is right on an item of the given difficulty (0-1)."""
         return 1.0 / (1.0 + math.exp(-_SHARPNESS * (self.skill - difficulty)))
 
-    def _answer(self, seed: int, key: str, metadata: Mapping[str, Any]) -> tuple[str, bool | None, float]:
-        difficulty = _difficulty(metadata, key)
+    def _answer(self, seed: int, key: str, truth: AnswerKey | None) -> tuple[str, bool | None, float]:
+        difficulty = _difficulty(truth, key)
         p = self.p_correct(difficulty)
         z = _CORRELATION * _NORMAL.inv_cdf(_clip(_uniform("item", key))) + math.sqrt(
             1 - _CORRELATION**2
         ) * _NORMAL.inv_cdf(_clip(self._u(seed, key, "private")))
         correct = _NORMAL.cdf(z) < p
         confidence = round(min(0.99, max(0.01, p + 0.3 * (self._u(seed, key, "conf") - 0.5))), 3)
-        if "expected" in metadata and metadata["expected"] is not None:
-            expected = metadata["expected"]
-            text = (
-                render_answer(expected) if correct else _wrong_answer(expected, metadata, self._u(seed, key, "wrong"))
-            )
+        choices = list(truth.choices or []) if truth is not None else []
+        if truth is not None and truth.expected is not None:
+            expected = truth.expected
+            text = render_answer(expected) if correct else _wrong_answer(expected, choices, self._u(seed, key, "wrong"))
             return text, correct, confidence
-        choices = list(metadata.get("choices") or [])
         if choices:
-            return str(choices[int(self._u(seed, key, "pick") * len(choices))]), None, confidence
+            return choices[int(self._u(seed, key, "pick") * len(choices))], None, confidence
         return f"[{self.name}] simulated answer #{int(self._u(seed, key, 'text') * 10_000):04d}", None, confidence
 
 
@@ -280,9 +288,16 @@ def _clip(u: float) -> float:
     return min(max(u, 1e-12), 1 - 1e-12)
 
 
-def _difficulty(metadata: Mapping[str, Any], key: str) -> float:
-    """``metadata["difficulty"]`` in [0, 1], or a level 1-5 (mapped to 0.1 ... 0.9); else drawn from the item."""
-    value = metadata.get("difficulty")
+def _truth(request: Request) -> AnswerKey | None:
+    """What the model knows the right reply is: the key of the judge task the request names, else the item's."""
+    item = active_key(request.item_id)
+    judged = task_key(request.metadata, item)
+    return item if judged is None else judged
+
+
+def _difficulty(truth: AnswerKey | None, key: str) -> float:
+    """The key's difficulty in [0, 1], or a level 1-5 (mapped to 0.1 ... 0.9); else drawn from the item."""
+    value = truth.difficulty if truth is not None else None
     if value is None:
         return _uniform("difficulty", key)
     d = float(value)
@@ -293,11 +308,11 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _LETTER = re.compile(r"^[A-Ea-e]$")
 
 
-def _wrong_answer(expected: Any, metadata: Mapping[str, Any], u: float) -> str:
+def _wrong_answer(expected: Any, choices: list[str], u: float) -> str:
     """A plausible wrong answer of the same kind as ``expected``; ``u`` picks which of a few common mistakes."""
-    choices = [c for c in (metadata.get("choices") or []) if str(c) != render_answer(expected)]
-    if choices:
-        return str(choices[int(u * len(choices))])
+    others = [c for c in choices if c != render_answer(expected)]
+    if others:
+        return others[int(u * len(others))]
     text = render_answer(expected)
     if _NUMBER.match(text):
         return _wrong_number(text, u)

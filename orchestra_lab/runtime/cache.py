@@ -26,8 +26,9 @@ import warnings
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+from .._answer_key import active_key
 from .._secrets import redact
 from ..calllog.context import open_span, record_call, wall_clock
 from ..models.base import Model
@@ -185,12 +186,13 @@ def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
 
     Provider, base URL (when the model has one), model id, messages and every generation param (seed included).
     Models that read the dataset item rather than send the prompt (any source but ``"live"``: simulated, replay,
-    function models, strategies) also depend on ``item_id``, ``metadata`` and their configuration
-    (:func:`model_config`: seed, skill, function code, sub-models...), so those are part of their key.
+    function models, strategies) also depend on ``item_id``, ``metadata``, a fingerprint of the item's answer key
+    (never the key itself) and their configuration (:func:`model_config`: seed, skill, function code,
+    sub-models...), so those are part of their key.
 
     >>> from orchestra_lab import SimulatedModel, Request
     >>> sorted(cache_key_material(SimulatedModel.profile("sim/tiny"), Request.of("hi", temperature=0)))
-    ['base_url', 'config', 'item_id', 'messages', 'metadata', 'model', 'params', 'provider', 'version']
+    ['answer_key', 'base_url', 'config', 'item_id', 'messages', 'metadata', 'model', 'params', 'provider', 'version']
     """
     material: dict[str, Any] = {
         "version": _KEY_VERSION,
@@ -202,7 +204,13 @@ def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
     }
     if model.source != "live":
         config = model_config(innermost(model))
-        material |= {"item_id": request.item_id, "metadata": dict(request.metadata), "config": config}
+        key = active_key(request.item_id)
+        material |= {
+            "item_id": request.item_id,
+            "metadata": dict(request.metadata),
+            "answer_key": None if key is None else key.fingerprint(),
+            "config": config,
+        }
     return material
 
 
@@ -216,7 +224,8 @@ class Cached(Wrapper):
     """``inner`` answered from ``cache`` when it has answered the same request before; errors are never cached.
 
     ``ttl_s`` bounds how long this model's answers are reused. ``mode`` is ``"use"`` (read and write),
-    ``"refresh"`` (ask the model again and overwrite) or ``"bypass"`` (neither read nor write); set it any time.
+    ``"refresh"`` (ask the model again and overwrite) or ``"bypass"`` (neither read nor write); :meth:`with_mode`
+    gives a copy in another mode.
     A hit is logged as a ``kind="cache"`` row with cost 0 and ``cache_hit=True``; its response has
     ``cached=True``, ``source="cache"``, zero usage, and the original cost, usage and latency in ``meta``.
     Answers are keyed by :func:`cache_key_material`: the request and, for models that are not live, the item and the
@@ -230,10 +239,11 @@ class Cached(Wrapper):
     >>> first, again = cached("What is 2 + 2?"), cached("What is 2 + 2?")
     >>> first.cached, again.cached, again.cost_usd, again.text == first.text
     (False, True, 0.0, True)
-    >>> cached.mode = "refresh"  # ask the model again and overwrite the entry
-    >>> cached("What is 2 + 2?").cached
+    >>> cached.with_mode("refresh")("What is 2 + 2?").cached  # ask the model again and overwrite the entry
     False
     """
+
+    _changed_by: ClassVar[Mapping[str, str]] = {"mode": "use with_mode(mode)"}
 
     def __init__(
         self, inner: Model, cache: ResponseCache, *, ttl_s: float | None = None, mode: CacheMode = "use"
@@ -246,6 +256,10 @@ class Cached(Wrapper):
         self.cache = cache
         self.ttl_s = ttl_s
         self.mode = mode
+
+    def with_mode(self, mode: CacheMode) -> Cached:
+        """A copy of this wrapper (same model and store) in another ``mode``."""
+        return Cached(self.inner, self.cache, ttl_s=self.ttl_s, mode=mode)
 
     async def _acomplete(self, request: Request) -> Response:
         if self.mode == "bypass":

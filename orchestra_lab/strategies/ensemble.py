@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._answer_key import pick_task
 from .._answers import canonical_answer
 from .._template import fill, require_slots
 from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..runtime._wrapper import runs_in_computed_time
 from ..types import Message, Request, Response, as_request
-from ._judge import parse_pick, pick_metadata
+from ._judge import parse_pick
 from .base import Strategy, call, call_all
 
 
@@ -139,12 +140,14 @@ class BestOfN(Aggregator):
     """A judge model reads the numbered candidates and picks the best; a reply naming no candidate (or a failed
     judge) falls back to :class:`MajorityVote` (deterministic), and the reason says so.
 
-    The judge request's metadata lets a simulated judge be right at its skill rate (see ``_judge``).
+    The judge request's metadata names its task (the candidates, as in the prompt), never the right pick: a simulated
+    judge works that out from the item's answer key and is right at its skill rate.
 
-    >>> from orchestra_lab import Request, SimulatedModel
+    >>> from orchestra_lab import SimulatedModel, answer_key
     >>> best = Ensemble.self_consistency(SimulatedModel.profile("sim/small"), n=3,
     ...                                  aggregator=BestOfN(SimulatedModel.profile("sim/large")))
-    >>> best(Request.of("What is 7 * 6?", item_id="q", metadata={"expected": 42, "difficulty": 0.3})).text
+    >>> with answer_key("q", expected=42, difficulty=0.3):
+    ...     best("What is 7 * 6?", item_id="q").text
     '42'
     """
 
@@ -160,9 +163,7 @@ class BestOfN(Aggregator):
     def judge_request(self, request: Request, answers: list[str]) -> Request:
         candidates = "\n\n".join(f"[{i}] {a}" for i, a in enumerate(answers, 1))
         text = fill(self.prompt, count=str(len(answers)), question=request.prompt, candidates=candidates)
-        return Request.of(
-            text, item_id=request.item_id, metadata=pick_metadata(request.metadata, answers), temperature=0.0
-        )
+        return Request.of(text, item_id=request.item_id, metadata=pick_task(answers), temperature=0.0)
 
     async def aggregate(self, request: Request, ballots: list[Ballot]) -> Verdict:
         answers = [b.response.text for b in ballots]
@@ -208,10 +209,11 @@ class MixtureOfAgents(Aggregator):
     (as a system message, with the user's messages kept) and answers again; the ``aggregator`` model writes the
     final answer from the last layer's. Latency adds up layer by layer (each layer takes its slowest model).
 
-    >>> from orchestra_lab import Request, SimulatedModel
+    >>> from orchestra_lab import SimulatedModel, answer_key
     >>> small, medium, large = (SimulatedModel.profile(p) for p in ("sim/small", "sim/medium", "sim/large"))
     >>> moa = Ensemble([small, medium], MixtureOfAgents(large, layers=[[medium]]))
-    >>> moa(Request.of("What is 7 * 6?", item_id="q", metadata={"expected": 42, "difficulty": 0.3})).served_model
+    >>> with answer_key("q", expected=42, difficulty=0.3):
+    ...     moa("What is 7 * 6?", item_id="q").served_model
     'sim/large'
     """
 
@@ -267,11 +269,11 @@ class Ensemble(Strategy):
 
     ``member_params`` optionally sets generation params per member (e.g. seeds); see :meth:`self_consistency`.
 
-    >>> from orchestra_lab import Request, SimulatedModel
+    >>> from orchestra_lab import SimulatedModel, answer_key
     >>> from orchestra_lab.strategies import Ensemble, MajorityVote
     >>> members = [SimulatedModel.profile(p) for p in ("sim/small", "sim/medium", "sim/large")]
-    >>> r = Ensemble(members, MajorityVote())(Request.of("What is 6 * 7?", item_id="q7",
-    ...                                                  metadata={"expected": 42, "difficulty": 0.3}))
+    >>> with answer_key("q7", expected=42, difficulty=0.3):
+    ...     r = Ensemble(members, MajorityVote())("What is 6 * 7?", item_id="q7")
     >>> r.text
     '42'
     """
@@ -311,9 +313,10 @@ class Ensemble(Strategy):
         """Self-consistency: ``model`` sampled ``n`` times (seeds ``seed .. seed+n-1`` at ``temperature``), then a
         majority vote -- or another ``aggregator``, e.g. :class:`BestOfN` for best-of-n sampling.
 
-        >>> from orchestra_lab import Request, SimulatedModel
+        >>> from orchestra_lab import SimulatedModel, answer_key
         >>> sc = Ensemble.self_consistency(SimulatedModel.profile("sim/medium"), n=5)
-        >>> sc(Request.of("What is 12 * 12?", item_id="q", metadata={"expected": 144, "difficulty": 0.5})).text
+        >>> with answer_key("q", expected=144, difficulty=0.5):
+        ...     sc("What is 12 * 12?", item_id="q").text
         '144'
         """
         params = [{"seed": seed + i, "temperature": temperature} for i in range(n)]

@@ -20,11 +20,12 @@ class Fallback(Strategy):
     An error that is no trigger ends the fallback; when every model fails, a
     :class:`~orchestra_lab.errors.StrategyError` lists the causes. Latency is the sum over attempts.
 
-    >>> from orchestra_lab import Request, SimulatedModel
+    >>> from orchestra_lab import SimulatedModel, answer_key
     >>> from orchestra_lab.strategies import Fallback
     >>> down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
     >>> fb = Fallback([down, SimulatedModel.profile("sim/large")])
-    >>> r = fb(Request.of("What is 2 + 2?", metadata={"expected": 4, "difficulty": 0.1}))
+    >>> with answer_key(expected=4, difficulty=0.1):
+    ...     r = fb("What is 2 + 2?")
     >>> r.text, r.requested_model, r.served_model
     ('4', 'fallback', 'sim/large')
     """

@@ -1,4 +1,7 @@
-"""Routers: send each request to one model, and say which and why."""
+"""Routers: send each request to one model, and say which and why.
+
+The predicates a :class:`RuleRouter` matches on are in :mod:`orchestra_lab.strategies.predicates`.
+"""
 
 from __future__ import annotations
 
@@ -8,121 +11,33 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .._answer_key import choice_task
 from .._template import fill, require_slots
 from ..models.base import Model
-from ..types import Request, Response, as_request, estimate_tokens
-from ._scripts import SCRIPTS, detect_script
+from ..types import Request, Response, as_request
 from .base import Strategy, call
 from .embeddings import Embedder, embed_texts
+from .predicates import Predicate
 
-# -- predicates -----------------------------------------------------------------------------------------------
-
-
-class Predicate(Protocol):
-    def __call__(self, request: Request) -> bool: ...
-
-
-class Keywords:
-    """True when the prompt contains any of the words or phrases (whole words; case-insensitive by default)."""
-
-    def __init__(self, *words: str, case_sensitive: bool = False) -> None:
-        if not words:
-            raise ValueError("Keywords: give at least one word")
-        self.words = words
-        self.case_sensitive = case_sensitive
-        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        self._regex = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", 0 if case_sensitive else re.IGNORECASE)
-
-    def __call__(self, request: Request) -> bool:
-        return self._regex.search(request.prompt) is not None
-
-    def __repr__(self) -> str:
-        return f"Keywords({', '.join(map(repr, self.words))}{', case_sensitive=True' if self.case_sensitive else ''})"
-
-
-class Regex:
-    """True when ``pattern`` is found in the prompt (``re.search``)."""
-
-    def __init__(self, pattern: str, flags: int = re.IGNORECASE) -> None:
-        try:
-            self._regex = re.compile(pattern, flags)
-        except re.error as err:
-            raise ValueError(f"Regex.pattern: {pattern!r} is not a valid regex ({err})") from None
-        self.pattern = pattern
-
-    def __call__(self, request: Request) -> bool:
-        return self._regex.search(request.prompt) is not None
-
-    def __repr__(self) -> str:
-        return f"Regex({self.pattern!r})"
-
-
-class PromptLength:
-    """True when the prompt's estimated tokens are ``>= at_least`` and ``< below`` (either bound optional).
-
-    >>> PromptLength(at_least=3)(Request.of("a long enough prompt"))
-    True
-    """
-
-    def __init__(self, *, at_least: int | None = None, below: int | None = None) -> None:
-        if at_least is None and below is None:
-            raise ValueError("PromptLength: give at_least, below or both")
-        if at_least is not None and below is not None and at_least >= below:
-            raise ValueError(f"PromptLength: at_least={at_least} must be smaller than below={below}")
-        self.at_least = at_least
-        self.below = below
-
-    def __call__(self, request: Request) -> bool:
-        tokens = sum(estimate_tokens(m.content) for m in request.messages)
-        return (self.at_least is None or tokens >= self.at_least) and (self.below is None or tokens < self.below)
-
-    def __repr__(self) -> str:
-        bounds = {"at_least": self.at_least, "below": self.below}
-        return f"PromptLength({', '.join(f'{k}={v}' for k, v in bounds.items() if v is not None)})"
-
-
-class Script:
-    """True when the prompt is mostly written in one of ``scripts`` (by Unicode ranges; Hinglish is Latin)."""
-
-    def __init__(self, *scripts: str) -> None:
-        known = {s.lower(): s for s in SCRIPTS}
-        unknown = [s for s in scripts if s.lower() not in known]
-        if not scripts or unknown:
-            raise ValueError(f"Script: unknown script(s) {unknown}; choose from {sorted(SCRIPTS)}")
-        self.scripts = tuple(known[s.lower()] for s in scripts)
-
-    def __call__(self, request: Request) -> bool:
-        return detect_script(request.prompt) in self.scripts
-
-    def __repr__(self) -> str:
-        return f"Script({', '.join(map(repr, self.scripts))})"
-
-
-class Metadata:
-    """True when ``request.metadata[key]`` equals ``value`` -- or, if ``value`` is callable, ``value(v)`` is true.
-
-    >>> Metadata("difficulty", lambda d: d > 0.5)(Request.of("q", metadata={"difficulty": 0.8}))
-    True
-    """
-
-    def __init__(self, key: str, value: Any) -> None:
-        self.key = key
-        self.value = value
-
-    def __call__(self, request: Request) -> bool:
-        if self.key not in request.metadata:
-            return False
-        actual = request.metadata[self.key]
-        return bool(self.value(actual)) if callable(self.value) else actual == self.value
-
-    def __repr__(self) -> str:
-        value = getattr(self.value, "__name__", None) if callable(self.value) else None
-        return f"Metadata({self.key!r}, {value or repr(self.value)})"
-
+__all__ = [
+    "DEFAULT_ROUTE",
+    "ROUTER_PROMPT",
+    "Choice",
+    "ClassifierRouter",
+    "LLMRouter",
+    "Route",
+    "Router",
+    "RuleRouter",
+    "SemanticRouter",
+    "ThresholdRouter",
+    "parse_choice",
+    "route_table",
+    "threshold_for_share",
+]
 
 # -- routes and the router base ---------------------------------------------------------------------------------
 
@@ -225,16 +140,17 @@ class RuleRouter(Router):
     """The first rule whose predicate matches picks the model; none matching -> ``default``.
 
     ``rules`` are ``(predicate, model)`` pairs; a predicate is any ``request -> bool`` callable, e.g.
-    :class:`Keywords`, :class:`Regex`, :class:`PromptLength`, :class:`Script`, :class:`Metadata`.
+    :class:`~.predicates.Keywords`, :class:`~.predicates.PromptRegex`, :class:`~.predicates.PromptLength`,
+    :class:`~.predicates.Script`, :class:`~.predicates.Metadata`.
     The row's decision is the chosen model's name and the reason names the matching rule.
 
-    >>> from orchestra_lab import CallLog, Request, SimulatedModel
+    >>> from orchestra_lab import CallLog, SimulatedModel, answer_key
     >>> from orchestra_lab.strategies import Keywords, RuleRouter, Script
     >>> small, large = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")
     >>> hindi = SimulatedModel.profile("sim/medium")
     >>> router = RuleRouter([(Script("Devanagari"), hindi), (Keywords("prove", "derive"), large)], default=small)
-    >>> with CallLog() as log:
-    ...     r = router(Request.of("भारत की राजधानी क्या है?", metadata={"expected": "नई दिल्ली"}))
+    >>> with CallLog() as log, answer_key(expected="नई दिल्ली"):
+    ...     r = router("भारत की राजधानी क्या है?")
     >>> r.served_model, log.to_frame().query("kind == 'strategy'")[["decision", "reason"]].iloc[0].tolist()
     ('sim/medium', ['sim/medium', "rule 1 matched: Script('Devanagari')"])
     """
@@ -385,7 +301,7 @@ Request:
 class LLMRouter(Router):
     """A (cheap) model reads a menu of described routes and names one; a pick we cannot read -> ``default``.
 
-    The router model is asked with ``metadata={"choices": [route names]}`` (never the item's expected answer),
+    The router model's request names its task, the route names (:func:`~orchestra_lab._answer_key.choice_task`),
     is its own child row, and its latency adds to the chosen model's.
 
     >>> from orchestra_lab import SimulatedModel
@@ -422,7 +338,7 @@ class LLMRouter(Router):
         """What the router model is asked: the menu and the prompt, with only the route names as metadata."""
         menu = "\n".join(f"- {n}: {r.description}" if r.description else f"- {n}" for n, r in self._table.items())
         text = fill(self.prompt, menu=menu, prompt=request.prompt)
-        return Request.of(text, item_id=request.item_id, metadata={"choices": list(self._table)}, temperature=0.0)
+        return Request.of(text, item_id=request.item_id, metadata=choice_task(list(self._table)), temperature=0.0)
 
     async def choose(self, request: Request) -> Choice:
         outcome = await call(self.router, self.router_request(request))
@@ -462,16 +378,18 @@ def parse_choice(text: str, names: Sequence[str]) -> str | None:
 class ThresholdRouter(Router):
     """``score(request) >= threshold`` -> ``strong``, else ``weak`` (e.g. score = predicted difficulty).
 
-    :meth:`calibrate` sets the threshold that sends a target share of requests to the strong model.
+    :meth:`calibrated` returns a copy whose threshold sends a target share of requests to the strong model.
 
     >>> from orchestra_lab import Request, SimulatedModel
-    >>> difficulty = lambda r: r.metadata["difficulty"]
-    >>> router = ThresholdRouter(difficulty, strong=SimulatedModel.profile("sim/large"),
+    >>> predicted = lambda r: r.metadata["predicted_difficulty"]
+    >>> router = ThresholdRouter(predicted, strong=SimulatedModel.profile("sim/large"),
     ...                          weak=SimulatedModel.profile("sim/small"))
-    >>> items = [Request.of(f"q{i}", metadata={"difficulty": i / 10}) for i in range(10)]
-    >>> router.calibrate(items, strong_share=0.3).threshold
-    0.7
+    >>> items = [Request.of(f"q{i}", metadata={"predicted_difficulty": i / 10}) for i in range(10)]
+    >>> router.calibrated(items, strong_share=0.3).threshold, router.threshold
+    (0.7, 0.5)
     """
+
+    _changed_by: ClassVar[Mapping[str, str]] = {"threshold": "use calibrated(data, strong_share) or build a new one"}
 
     def __init__(
         self,
@@ -505,14 +423,14 @@ class ThresholdRouter(Router):
             return Choice("strong", self.strong, f"score {s:.3f} >= threshold {self.threshold:.3f}")
         return Choice("weak", self.weak, f"score {s:.3f} < threshold {self.threshold:.3f}")
 
-    def calibrate(self, data: Sequence[Request | str], strong_share: float = 0.3) -> ThresholdRouter:
-        """Set the threshold so that ``strong_share`` of ``data`` (requests or prompts) goes to ``strong``
-        (the score quantile, as RouteLLM calibrates); returns ``self``."""
+    def calibrated(self, data: Sequence[Request | str], strong_share: float = 0.3) -> ThresholdRouter:
+        """A copy whose threshold sends ``strong_share`` of ``data`` (requests or prompts) to ``strong``
+        (the score quantile, as RouteLLM calibrates)."""
         if not 0.0 <= strong_share <= 1.0:
-            raise ValueError(f"calibrate.strong_share: {strong_share!r} is not between 0 and 1")
+            raise ValueError(f"calibrated.strong_share: {strong_share!r} is not between 0 and 1")
         scores = [float(v) for v in map(self.score, map(as_request, data))]
-        self.threshold = float(threshold_for_share(scores, strong_share))
-        return self
+        threshold = float(threshold_for_share(scores, strong_share))
+        return ThresholdRouter(self.score, strong=self.strong, weak=self.weak, threshold=threshold, name=self.name)
 
 
 def threshold_for_share(scores: Sequence[float] | np.ndarray, share: float | Sequence[float] | np.ndarray) -> Any:

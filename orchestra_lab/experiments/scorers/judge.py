@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from ..._answer_key import AnswerKey, using_key
 from ...calllog.context import label
 from ...errors import BudgetExceededError, ModelError
 from ...types import Request, render_answer
@@ -72,15 +73,9 @@ class LLMJudge(BaseScorer):
         if text is None:
             return self._unscorable(item, "no output (the call failed)")
         prompt = render_rubric(self.rubric, input=item.input, output=text, expected=_rendered_or_none(item.expected))
-        request = Request.of(
-            prompt,
-            item_id=item.id,
-            metadata=await _simulated_verdict(text, item),
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-        )
+        request = Request.of(prompt, item_id=item.id, temperature=self.temperature, max_tokens=self.max_tokens)
         try:
-            with label(self.name):
+            with label(self.name), using_key(await _simulated_verdict(text, item)):
                 response = await self.model.acomplete(request)
         except BudgetExceededError:
             raise
@@ -98,15 +93,15 @@ class LLMJudge(BaseScorer):
 _VERDICTS = [f"Score: {n}/5" for n in range(6)]
 
 
-async def _simulated_verdict(output: str, item: Item) -> dict[str, Any]:
-    """Metadata that only simulated judges read: the verdict the item's default scorer gives, and the item's
-    difficulty, so a simulated judge is right at its skill rate. Real providers never send metadata."""
+async def _simulated_verdict(output: str, item: Item) -> AnswerKey:
+    """The answer key of the judging (only simulated judges read it): the verdict the item's default scorer gives,
+    and the item's difficulty, so a simulated judge is right at its skill rate; empty when there is no verdict."""
     if item.expected is None:
-        return {}
+        return AnswerKey(item.id)
     score = await scorer_for_kind(answer_kind(item)).ascore(output, item)
     if math.isnan(score):
-        return {}
-    return {"expected": _VERDICTS[round(score * 5)], "choices": _VERDICTS, "difficulty": item.difficulty}
+        return AnswerKey(item.id)
+    return AnswerKey(item.id, _VERDICTS[round(score * 5)], item.difficulty, tuple(_VERDICTS))
 
 
 def _rendered_or_none(value: Any) -> str | None:
