@@ -63,6 +63,8 @@ _LAZY = {
     "SemanticRouter": "strategies",
     "LLMRouter": "strategies",
     "ThresholdRouter": "strategies",
+    "LearnedRouter": "strategies",
+    "load_router": "strategies",
     # runtime
     "Budget": "runtime",
     "Cached": "runtime",
@@ -83,6 +85,8 @@ _LAZY = {
     "RecordedOutcomes": "experiments",
     "RecordedScore": "experiments",
     "export": "experiments",
+    "train_router": "experiments",
+    "evaluate_router": "experiments",
 }
 
 __all__ = [
@@ -111,6 +115,7 @@ __all__ = [
     "LLMJudge",
     "LLMRouter",
     "LatencyProfile",
+    "LearnedRouter",
     "MajorityVote",
     "Message",
     "MixtureOfAgents",
@@ -146,12 +151,15 @@ __all__ = [
     "as_scorer",
     "default_log",
     "describe_schema",
+    "evaluate_router",
     "export",
     "list_datasets",
     "load_dataset",
+    "load_router",
     "profiles",
     "set_price",
     "set_usd_inr",
+    "train_router",
 ]
 
 

