@@ -203,7 +203,10 @@ def cross_validate(
         fitted = source.fit(prompts[train].tolist())
         x_train = fitted.transform_sync(prompts[train].tolist())
         x_held = fitted.transform_sync(prompts[held_out].tolist())
-        train_part, held_part = outcomes.select(items=train), outcomes.select(items=held_out)
+        train_part, held_part = (
+            outcomes.select(items=_mask(train, len(outcomes))),
+            outcomes.select(items=_mask(held_out, len(outcomes))),
+        )
         costs = _mean_costs(train_part, None)
         for c, combo in enumerate(combos):
             predictor = fit_predictor(method, x_train, good[train], base | combo, seed)
@@ -216,6 +219,12 @@ def cross_validate(
     )
     best = combos[int(table.index[0])]
     return base | best, table.reset_index(drop=True).set_index(names)
+
+
+def _mask(rows: np.ndarray, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return mask
 
 
 # -- the λ sweep -----------------------------------------------------------------------------------------------
