@@ -69,19 +69,23 @@ class NeighbourPredictor:
 
     def __init__(self, points: Any, good: np.ndarray, k: int) -> None:
         require_sklearn("the knn router")
-        from sklearn.neighbors import NearestNeighbors
+        from sklearn.preprocessing import normalize
 
         if k < 1:
             raise ValueError(f"knn: k={k} must be at least 1")
         self.points = points
         self.good = np.asarray(good, dtype=np.float64)
-        self.k = k
+        self.k = min(k, self.good.shape[0])
         self._prior = np.nan_to_num(_column_rates(self.good), nan=0.5)
-        self._index = NearestNeighbors(n_neighbors=min(k, self.good.shape[0]), metric="cosine", algorithm="brute")
-        self._index.fit(points)
+        self._unit_points_t = normalize(points).T  # cosine similarity = one product of unit rows
 
     def predict(self, features: Any) -> np.ndarray:
-        neighbours = self._index.kneighbors(features, return_distance=False)  # (n, k), nearest first
+        from sklearn.preprocessing import normalize
+
+        similarity = normalize(features) @ self._unit_points_t
+        similarity = similarity.toarray() if hasattr(similarity, "toarray") else np.asarray(similarity)
+        order = np.argsort(-similarity, axis=1, kind="stable")  # ties: the earlier training item first
+        neighbours = order[:, : self.k]
         votes = self.good[neighbours]  # (n, k, models)
         known = ~np.isnan(votes)
         return (np.where(known, votes, 0.0).sum(axis=1) + self._prior) / (known.sum(axis=1) + 1.0)
