@@ -77,12 +77,12 @@ class NeighbourPredictor:
         self.good = np.asarray(good, dtype=np.float64)
         self.k = min(k, self.good.shape[0])
         self._prior = np.nan_to_num(_column_rates(self.good), nan=0.5)
-        self._unit_points_t = normalize(points).T  # cosine similarity = one product of unit rows
+        self._unit_points = normalize(points)  # cosine similarity = one product of unit rows
 
     def predict(self, features: Any) -> np.ndarray:
         from sklearn.preprocessing import normalize
 
-        similarity = normalize(features) @ self._unit_points_t
+        similarity = (self._unit_points @ normalize(features).T).T
         similarity = similarity.toarray() if hasattr(similarity, "toarray") else np.asarray(similarity)
         order = np.argsort(-similarity, axis=1, kind="stable")  # ties: the earlier training item first
         neighbours = order[:, : self.k]
