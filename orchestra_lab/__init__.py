@@ -64,6 +64,8 @@ _LAZY = {
     "SemanticRouter": "strategies",
     "LLMRouter": "strategies",
     "ThresholdRouter": "strategies",
+    "LearnedRouter": "strategies",
+    "load_router": "strategies",
     # runtime
     "Budget": "runtime",
     "Cached": "runtime",
@@ -86,6 +88,8 @@ _LAZY = {
     "replay_models": "experiments",
     "models_by_cost": "experiments",
     "export": "experiments",
+    "train_router": "experiments",
+    "evaluate_router": "experiments",
 }
 
 __all__ = [
@@ -114,6 +118,7 @@ __all__ = [
     "LLMJudge",
     "LLMRouter",
     "LatencyProfile",
+    "LearnedRouter",
     "MajorityVote",
     "Message",
     "MixtureOfAgents",
@@ -150,14 +155,17 @@ __all__ = [
     "as_scorer",
     "default_log",
     "describe_schema",
+    "evaluate_router",
     "export",
     "list_datasets",
     "load_dataset",
+    "load_router",
     "models_by_cost",
     "profiles",
     "replay_models",
     "set_price",
     "set_usd_inr",
+    "train_router",
 ]
 
 

@@ -15,7 +15,16 @@ import pandas as pd
 import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTED = {"quickstart", "routing", "fallback_reliability", "ensembles", "chains", "replay", "real_providers"}
+EXPECTED = {
+    "quickstart",
+    "routing",
+    "learned_routing",
+    "fallback_reliability",
+    "ensembles",
+    "chains",
+    "replay",
+    "real_providers",
+}
 COLAB_LINK = "https://colab.research.google.com/github/orchestra-lab/orchestra_lab/blob/main/notebooks/{name}.ipynb"
 MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_CHECK_OUTPUT", "# NBVAL_SKIP", "# NBVAL_RAISES_EXCEPTION")
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:/(?:work|tmp|home|root|Users|private|var/folders)/|[A-Za-z]:\\\\)")

@@ -18,6 +18,7 @@ from .replay import (
     threshold_sweep,
 )
 from .results import Comparison, Results
+from .router_training import RouterEvaluation, cross_validate, evaluate_router, lambda_sweep, train_router
 from .run import Experiment
 from .scorers import LLMJudge, RecordedScore, Scorer, as_scorer, default_scorer_for
 
@@ -32,6 +33,7 @@ __all__ = [
     "RecordedOutcomes",
     "RecordedScore",
     "Results",
+    "RouterEvaluation",
     "Scorer",
     "aiq",
     "apgr",
@@ -39,12 +41,16 @@ __all__ = [
     "baselines",
     "cascade_sweep",
     "cpt",
+    "cross_validate",
     "default_scorer_for",
+    "evaluate_router",
     "export",
+    "lambda_sweep",
     "list_datasets",
     "load_dataset",
     "models_by_cost",
     "random_mix",
     "replay_models",
     "threshold_sweep",
+    "train_router",
 ]

