@@ -250,10 +250,17 @@ def test_threshold_for_share_is_vectorized_and_hits_the_share() -> None:
     rng = np.random.default_rng(0)
     scores = rng.random(1000)
     shares = np.array([0.0, 0.1, 0.3, 0.5, 1.0])
-    thresholds = threshold_for_share(scores, shares)
+    thresholds, achieved = threshold_for_share(scores, shares)
     realised = (scores[None, :] >= thresholds[:, None]).mean(axis=1)
-    assert np.allclose(realised, shares)
-    assert isinstance(threshold_for_share(scores, 0.3), float)
+    assert np.allclose(realised, shares) and np.allclose(achieved, shares)
+    assert isinstance(threshold_for_share(scores, 0.3).threshold, float)
+
+
+def test_calibrated_router_reports_the_share_it_achieved_and_warns_on_ties() -> None:
+    router = ThresholdRouter(lambda r: 0.5, strong=LARGE, weak=SMALL)
+    with pytest.warns(UserWarning, match="unreachable"):
+        calibrated = router.calibrated([f"q{i}" for i in range(10)], strong_share=0.3)
+    assert calibrated.calibration.share == 0.0 and router.calibration is None
     with pytest.raises(ValueError, match="no scores"):
         threshold_for_share([], 0.5)
 

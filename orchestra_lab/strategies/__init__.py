@@ -17,6 +17,7 @@ Fallback(name='fallback')
 from __future__ import annotations
 
 from .._answers import canonical_answer as normalize_answer
+from .._thresholds import threshold_for_share
 from ._scripts import detect_script
 from .base import Strategy, render_tree
 from .cascade import (
@@ -45,7 +46,6 @@ from .routing import (
     SemanticRouter,
     ThresholdRouter,
     parse_choice,
-    threshold_for_share,
 )
 from .validators import Check, IsJSON, Matches, NoRefusal, NotEmpty, Validator, as_validator
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._answer_key import choice_task
 from .._template import fill, require_slots
+from .._thresholds import SharePick, threshold_for_share
 from ..models.base import Model
 from ..types import Request, Response, as_request
 from .base import Strategy, call
@@ -36,7 +37,6 @@ __all__ = [
     "ThresholdRouter",
     "parse_choice",
     "route_table",
-    "threshold_for_share",
 ]
 
 # -- routes and the router base ---------------------------------------------------------------------------------
@@ -424,32 +424,27 @@ class ThresholdRouter(Router):
         return Choice("weak", self.weak, f"score {s:.3f} < threshold {self.threshold:.3f}")
 
     def calibrated(self, data: Sequence[Request | str], strong_share: float = 0.3) -> ThresholdRouter:
-        """A copy whose threshold sends ``strong_share`` of ``data`` (requests or prompts) to ``strong``
-        (the score quantile, as RouteLLM calibrates)."""
+        """A copy whose threshold sends the achievable share of ``data`` (requests or prompts) closest to
+        ``strong_share`` to ``strong`` (the rule of :func:`~orchestra_lab._thresholds.threshold_for_share`, which
+        warns when tied scores make the share unreachable); the copy's :attr:`calibration` says what it achieved."""
         if not 0.0 <= strong_share <= 1.0:
             raise ValueError(f"calibrated.strong_share: {strong_share!r} is not between 0 and 1")
         scores = [float(v) for v in map(self.score, map(as_request, data))]
-        threshold = float(threshold_for_share(scores, strong_share))
-        return ThresholdRouter(self.score, strong=self.strong, weak=self.weak, threshold=threshold, name=self.name)
+        pick = threshold_for_share(scores, strong_share)
+        router = ThresholdRouter(
+            self.score, strong=self.strong, weak=self.weak, threshold=pick.threshold, name=self.name
+        )
+        router._calibration = pick
+        return router
 
+    @property
+    def calibration(self) -> SharePick | None:
+        """The threshold and the share of the calibration data it sends to ``strong`` (``None`` if not calibrated).
 
-def threshold_for_share(scores: Sequence[float] | np.ndarray, share: float | Sequence[float] | np.ndarray) -> Any:
-    """The threshold(s) at which ``score >= threshold`` selects ``share`` of ``scores`` (vectorized over ``share``).
-
-    The threshold is the k-th highest score, k = round(share * n); share 0 gives a threshold above every score.
-    Ties can make the realised share larger.
-
-    >>> threshold_for_share([0.1, 0.9, 0.5, 0.7], [0.0, 0.5, 1.0]).tolist()
-    [0.9000000000000001, 0.7, 0.1]
-    """
-    ordered = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
-    if ordered.size == 0:
-        raise ValueError("threshold_for_share.scores: no scores given")
-    if np.isnan(ordered).any():
-        raise ValueError("threshold_for_share.scores: NaN score(s)")
-    shares = np.asarray(share, dtype=np.float64)
-    if ((shares < 0) | (shares > 1)).any():
-        raise ValueError(f"threshold_for_share.share: {share!r} is not between 0 and 1")
-    k = np.rint(shares * ordered.size).astype(int)
-    thresholds = np.where(k > 0, ordered[np.clip(k - 1, 0, ordered.size - 1)], np.nextafter(ordered[0], np.inf))
-    return thresholds if thresholds.ndim else float(thresholds)
+        >>> from orchestra_lab import SimulatedModel
+        >>> large, small = SimulatedModel.profile("sim/large"), SimulatedModel.profile("sim/small")
+        >>> router = ThresholdRouter(lambda r: len(r.prompt), strong=large, weak=small)
+        >>> router.calibrated(["a", "bb"], strong_share=0.25).calibration.share  # .5 item: the larger share wins
+        0.5
+        """
+        return getattr(self, "_calibration", None)
