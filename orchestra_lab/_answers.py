@@ -28,9 +28,9 @@ from typing import NamedTuple
 
 __all__ = [
     "Number",
-    "canonical_answer",
     "answer_number",
     "answers_match",
+    "canonical_answer",
     "normalize_text",
     "numbers_equal",
     "numbers_in",

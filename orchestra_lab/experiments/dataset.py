@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .._answer_key import AnswerKey
 from ..types import Request
 
+__all__ = ["FIELDS", "Dataset", "DatasetError", "Item", "list_datasets", "load_dataset"]
+
 if TYPE_CHECKING:
     import pandas as pd
 

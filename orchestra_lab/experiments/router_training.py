@@ -39,14 +39,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .replay import Curve, RecordedOutcomes, aiq, apgr, baselines, cpt, non_decreasing_convex_hull, random_mix
-
 from ..models.base import Model
 from ..models.replay import replay_models
 from ..strategies.embeddings import Embedder
 from ..strategies.features import Features, as_features, require_sklearn
 from ..strategies.learned import LearnedRouter, QualityModel
 from ..strategies.predictors import fit_predictor, method_params
+from .replay import Curve, RecordedOutcomes, aiq, apgr, baselines, cpt, non_decreasing_convex_hull, random_mix
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -22,6 +22,8 @@ from ..errors import BadResponseError
 from ..types import Request, Response, Usage
 from .base import Model
 
+__all__ = ["ReplayModel", "replay_models"]
+
 if TYPE_CHECKING:
     import numpy as np
 

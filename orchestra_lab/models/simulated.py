@@ -37,6 +37,8 @@ from ..pricing import Price
 from ..types import Request, Response, Usage, estimate_tokens, render_answer
 from .base import Model
 
+__all__ = ["PROFILES", "Faults", "LatencyProfile", "SimulatedModel", "profiles"]
+
 _NORMAL = NormalDist()
 _SHARPNESS = 8.0  # how steeply P(right) falls as difficulty passes skill
 _CORRELATION = 0.85  # weight of the item-only latent in each model's draw

@@ -25,6 +25,8 @@ from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..types import Request, Response, Usage
 
+__all__ = ["Outcome", "Strategy", "call", "call_all", "leaf_label", "render_tree"]
+
 
 class Strategy(Model):
     """Base of every orchestration strategy: ``kind="strategy"``, rows explain ``decision`` and ``reason``.

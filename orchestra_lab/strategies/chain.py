@@ -12,6 +12,8 @@ from ..types import Request, Response
 from .base import Strategy, call
 from .validators import Validator, as_validator
 
+__all__ = ["INPUT", "Chain", "Step"]
+
 INPUT = "input"
 
 

@@ -10,6 +10,8 @@ from ..types import Request, Response
 from .base import Outcome, Strategy, call
 from .validators import Validator, as_validator, first_rejection
 
+__all__ = ["Fallback"]
+
 
 class Fallback(Strategy):
     """Ordered models: move on when one fails with an error in ``on_errors`` (or an HTTP status in ``on_status``),

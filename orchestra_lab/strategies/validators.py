@@ -16,6 +16,18 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
+__all__ = [
+    "REFUSAL_PHRASES",
+    "Check",
+    "IsJSON",
+    "Matches",
+    "NoRefusal",
+    "NotEmpty",
+    "Validator",
+    "as_validator",
+    "first_rejection",
+]
+
 
 @runtime_checkable
 class Validator(Protocol):

@@ -32,6 +32,8 @@ import ipywidgets as widgets
 from ..pricing import usd_to_inr
 from ._compat import show, tooltip
 
+__all__ = ["RunDashboard", "StrategyProgress", "money"]
+
 REFRESH_S = 0.2
 Scheduler = Callable[[float, Callable[[], None]], Any]
 
