@@ -139,6 +139,12 @@ async def call_all(calls: Iterable[Awaitable[Outcome]], *, concurrently: bool = 
 
 
 def leaf_label(model: Model) -> str:
+    """How a leaf shows in a strategy's tree ``repr``: its class and name.
+
+    >>> from orchestra_lab import SimulatedModel
+    >>> leaf_label(SimulatedModel.profile("sim/tiny"))
+    "SimulatedModel('sim/tiny')"
+    """
     return f"{type(model).__name__}({model.name!r})"
 
 
