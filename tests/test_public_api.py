@@ -57,9 +57,11 @@ def test_the_package_exports_what_the_first_wave_documented() -> None:
 def test_the_export_function_does_not_hide_its_module() -> None:
     import orchestra_lab.experiments as experiments
 
-    module = importlib.import_module("orchestra_lab.experiments.export")
-    assert inspect.ismodule(module)
-    assert callable(experiments.export) and callable(orchestra_lab.export)
+    module = importlib.import_module("orchestra_lab.experiments.exports")
+    assert inspect.ismodule(module) and experiments.exports is module
+    assert experiments.export is module.export is orchestra_lab.export
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("orchestra_lab.experiments.export")
 
 
 _OL_NAME = re.compile(r"\bol\.([A-Za-z_][A-Za-z0-9_]*)")
