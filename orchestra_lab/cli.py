@@ -23,19 +23,21 @@ PROG = "orchestra-lab"
 DEMO_MODULE = "orchestra_lab._demo"
 
 _RUN_EXAMPLES = """examples:
-  orchestra-lab run notebooks/quickstart.ipynb -p n_items 50 -p model sim/small
-  orchestra-lab run analysis.ipynb -p models '["sim/small", "sim/large"]' -o out/analysis.ipynb
+  orchestra-lab run notebooks/quickstart.ipynb -p n_items 40 -p seed 1
+  orchestra-lab run notebooks/routing.ipynb -p embedder hashing -p output_dir out/routing -o out/routing.ipynb
 
 values are parsed like papermill's -p: true/false/None, numbers and JSON lists/objects become Python values, other
 text stays a string (and a parameter whose default is a string always gets the text as given). Names and types are
-checked against the notebook's cell tagged "parameters" before the kernel starts."""
+checked against the notebook's parameters cell before the kernel starts: the cell tagged "parameters", or -- where
+tags cannot be edited, as on Colab -- the code cell whose first line is the comment "# parameters". A notebook
+whose kernel is not installed runs on this Python's kernel."""
 
 _SWEEP_EXAMPLES = """examples:
-  orchestra-lab sweep notebooks/compare.ipynb --grid grid.json --workers 2 --out runs/compare
-  orchestra-lab sweep notebooks/compare.ipynb --grid grid.yaml --executor dask
+  orchestra-lab sweep notebooks/quickstart.ipynb --grid grid.json --workers 2 --out runs/quickstart
+  orchestra-lab sweep notebooks/quickstart.ipynb --grid grid.yaml --executor dask
 
-grid.json maps each parameter to a list of values; every combination runs:
-  {"model": ["sim/small", "sim/large"], "n_items": [20, 50]}
+grid.json maps each parameter to a list of values; every combination runs (a "seed" list repeats each setting):
+  {"n_items": [40, 80], "seed": [0, 1, 2]}
 
 the notebook must declare an "output_dir" parameter and write summary.csv there. Each combination runs into
 OUT/<combination>/out.ipynb; OUT/sweep_status.json lists failures (parameters, error, partial notebook). A failed

@@ -14,9 +14,11 @@ import nbformat
 import pandas as pd
 import pytest
 
+from orchestra_lab import sweep as nbruns
 from orchestra_lab.cli import main
 
-SMOKE = Path(__file__).resolve().parents[1] / "notebooks" / "_smoke.ipynb"
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "notebooks" / "_smoke.ipynb"
 
 
 @pytest.mark.parametrize("command", ["demo", "run", "sweep", "collect"])
@@ -27,6 +29,33 @@ def test_every_command_has_help_with_examples(command: str, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert "examples:" in out
     assert f"orchestra-lab {command}" in out
+
+
+def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_help_examples_name_real_notebooks_and_their_parameters(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _help(command, capsys)
+    examples = [line.split() for line in text.splitlines() if line.strip().startswith(f"orchestra-lab {command} ")]
+    assert examples
+    for words in examples:
+        notebook = REPO / words[2]
+        declared = nbruns.declared_parameters(notebook)  # the notebook exists and has a parameters cell
+        named = [words[i + 1] for i, word in enumerate(words) if word in ("-p", "--parameter")]
+        assert set(named) <= set(declared), (words, sorted(declared))
+    grids = [json.loads(line.strip()) for line in text.splitlines() if line.strip().startswith("{")]
+    for grid in grids:  # the grid example belongs to the sweep examples' notebook
+        assert set(grid) <= set(nbruns.declared_parameters(REPO / examples[0][2])), grid
+
+
+def test_run_help_documents_the_comment_marker(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "# parameters" in " ".join(_help("run", capsys).split())
 
 
 def _error_line(capsys: pytest.CaptureFixture[str]) -> str:

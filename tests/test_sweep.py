@@ -217,3 +217,52 @@ def test_sweep_on_a_dask_executor(tmp_path: Path) -> None:
     assert "not a whole number of items" in failed.error
     assert Path(failed.notebook).is_file()  # the partial notebook is kept
     assert pd.read_csv(tmp_path / result.runs[0].slug / "summary.csv")["correct"].tolist() == [1]
+
+
+def _smoke_copy(tmp_path: Path, *, kernel: str | None = None, marker_comment: bool = False) -> Path:
+    """The smoke notebook with another kernelspec name, or its parameters cell marked by a comment, not a tag."""
+    notebook = json.loads(SMOKE.read_text(encoding="utf-8"))
+    if kernel is not None:
+        notebook["metadata"]["kernelspec"]["name"] = kernel
+    if marker_comment:
+        cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+        cell["metadata"]["tags"].remove("parameters")
+        cell["source"] = ["# parameters\n", *cell["source"]]
+    path = tmp_path / "copy.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    return path
+
+
+def test_a_notebook_whose_kernel_is_not_installed_runs_on_this_interpreter(tmp_path: Path) -> None:
+    notebook = _smoke_copy(tmp_path, kernel="no-such-kernel-anywhere")
+    nbruns.run_notebook(notebook, tmp_path / "out.ipynb", {"n_items": 2, "output_dir": str(tmp_path / "s")})
+    assert pd.read_csv(tmp_path / "s" / "summary.csv")["correct"].tolist() == [1]  # before: NoSuchKernel
+
+
+def test_kernel_choice_keeps_an_installed_or_requested_kernel() -> None:
+    assert nbruns.kernel_for({"kernelspec": {"name": "python3"}}, None) is None  # the notebook's own
+    assert nbruns.kernel_for({"kernelspec": {"name": "python3"}}, "mine") == "mine"
+    assert nbruns.kernel_for({"kernelspec": {"name": "no-such-kernel-anywhere"}}, None) == "python3"
+    assert nbruns.kernel_for({}, None) == "python3"
+
+
+def test_a_first_line_parameters_comment_marks_the_parameters_cell(tmp_path: Path) -> None:
+    notebook = _smoke_copy(tmp_path, marker_comment=True)
+    assert nbruns.declared_parameters(notebook)["n_items"] == 4
+    with pytest.raises(ParameterError, match="unknown parameter 'nope'"):
+        nbruns.run_notebook(notebook, tmp_path / "out.ipynb", {"nope": 1})
+    out = nbruns.run_notebook(notebook, tmp_path / "out.ipynb", {"n_items": 2, "output_dir": str(tmp_path / "s")})
+    executed = json.loads(out.read_text())
+    injected = next(c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    assert "n_items = 2" in "".join(injected["source"])
+    assert pd.read_csv(tmp_path / "s" / "summary.csv")["items"].tolist() == [2]
+    assert "parameters" not in json.loads(notebook.read_text())["cells"][1]["metadata"]["tags"]  # source untouched
+
+
+def test_a_tagged_cell_wins_over_a_comment_marker(tmp_path: Path) -> None:
+    notebook = json.loads(SMOKE.read_text(encoding="utf-8"))
+    notebook["cells"].insert(1, {"cell_type": "code", "metadata": {}, "source": ["# parameters\n", "other = 1\n"],
+                                 "outputs": [], "execution_count": None})  # fmt: skip
+    path = tmp_path / "both.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    assert "other" not in nbruns.declared_parameters(path)
