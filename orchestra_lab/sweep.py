@@ -145,9 +145,7 @@ def kernel_for(metadata: Mapping[str, Any], requested: str | None) -> str | None
         return None
     if NATIVE_KERNEL_NAME in installed:
         return NATIVE_KERNEL_NAME
-    raise ImportError(
-        f"no Jupyter kernel named {wanted!r} and no {NATIVE_KERNEL_NAME!r} kernel: pip install ipykernel"
-    )
+    raise ImportError(f"no Jupyter kernel named {wanted!r} and no {NATIVE_KERNEL_NAME!r} kernel: pip install ipykernel")
 
 
 def check_parameters(declared: Mapping[str, Any], values: Mapping[str, Any], notebook: str | Path) -> dict[str, Any]:

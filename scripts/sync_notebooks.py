@@ -17,9 +17,13 @@ import argparse
 import json
 import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest brings tomli
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -72,9 +76,8 @@ def badge(name: str, repository: str) -> str:
     match = _GITHUB.fullmatch(repository)
     if match is None:
         raise ValueError(f"{repository!r} is not a https://github.com/<owner>/<repo> URL")
-    link = (
-        f"https://colab.research.google.com/github/{match['owner']}/{match['repo']}/blob/{BRANCH}/notebooks/{name}.ipynb"
-    )
+    notebook = f"{match['owner']}/{match['repo']}/blob/{BRANCH}/notebooks/{name}.ipynb"
+    link = f"https://colab.research.google.com/github/{notebook}"
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({link})"
 
 

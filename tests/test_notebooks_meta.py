@@ -1,7 +1,7 @@
-"""The notebooks are the front door: each opens in Colab, installs itself there from a source the user controls, takes papermill parameters, and is
-stored with clean outputs (no errors, no local paths, no secrets, no widget state). Their outputs are checked by
-``pytest --nbval-lax notebooks/``; here we check how they are put together, and that papermill can run one with a
-parameter override and get its ``summary.csv``.
+"""The notebooks are the front door: each opens in Colab, installs itself there from a source the user controls,
+takes papermill parameters, and is stored with clean outputs (no errors, no local paths, no secrets, no widget
+state). Their outputs are checked by ``pytest --nbval-lax notebooks/``; here we check how they are put together,
+and that papermill can run one with a parameter override and get its ``summary.csv``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-_SYNC_SPEC = importlib.util.spec_from_file_location("sync_notebooks", NOTEBOOK_DIR.parent / "scripts" / "sync_notebooks.py")
+_SYNC_SPEC = importlib.util.spec_from_file_location(
+    "sync_notebooks", NOTEBOOK_DIR.parent / "scripts" / "sync_notebooks.py"
+)
 sync = importlib.util.module_from_spec(_SYNC_SPEC)
 _SYNC_SPEC.loader.exec_module(sync)
 EXPECTED = {"quickstart", "routing", "fallback_reliability", "ensembles", "chains", "replay", "real_providers"}
