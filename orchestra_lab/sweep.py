@@ -8,8 +8,10 @@ kernel (``python3`` of ipykernel).
 
 Sweep convention: the notebook declares an ``output_dir`` parameter and writes ``summary.csv`` there. Each
 combination of the grid runs into ``RUNS_DIR/<slug>/`` (``out.ipynb``, ``params.json`` and the notebook's
-``summary.csv``); ``RUNS_DIR/sweep_status.json`` tells which runs failed and why; :func:`collect` merges the
-summaries into one table with the parameters as columns. Notebooks run with their own folder as working directory,
+``summary.csv``); ``RUNS_DIR/sweep_status.json`` tells which runs failed and why; :func:`collect` stacks the
+summaries into one table with the parameters as columns, and :func:`compare` compares them: one row per swept
+setting and strategy, repeats over ``seed`` aggregated (mean, spread, 95% interval over runs), failed runs listed
+with their error. Notebooks run with their own folder as working directory,
 as in Jupyter.
 
 >>> combinations({"model": ["sim/small", "sim/large"], "n": [10]})
@@ -38,7 +40,10 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._compare_runs import SweepComparison
 
 OUTPUT_DIR_PARAMETER = "output_dir"
 SUMMARY_FILE = "summary.csv"
@@ -519,11 +524,40 @@ def collect(runs_dir: str | Path) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
+def compare(runs_dir: str | Path) -> SweepComparison:
+    """The runs of a sweep compared by setting and strategy (see :class:`SweepComparison`), failed runs listed."""
+    from ._compare_runs import SweepComparison, failed_runs
+
+    root = Path(runs_dir)
+    rows = collect(root)
+    runs = _run_parameters(root).values()
+    names = list(dict.fromkeys(name for parameters in runs for name in parameters))
+    column = {name: f"param_{name}" if f"param_{name}" in rows.columns else name for name in names}
+    swept = [column[name] for name in names if len({json.dumps(p.get(name), default=str) for p in runs}) > 1]
+    return SweepComparison.of(rows, list(column.values()), swept, failed_runs(_failures(root)))
+
+
+def write_comparison(comparison: SweepComparison, path: str | Path) -> Path:
+    """Write a comparison: an HTML report page (table, failed runs, plot) for .html, else its table by suffix."""
+    from .experiments.export import FORMATS
+
+    path = Path(path)
+    if FORMATS.get(path.suffix.lower()) != "html":
+        return write_table(comparison.table, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(comparison.html(title=_title(path)), encoding="utf-8")
+    return path
+
+
 def write_table(frame: Any, path: str | Path) -> Path:
     """Write a collected table; the format comes from the suffix (.csv, .md, .html, and the other export formats)."""
     from .experiments.export import export
 
-    return export(frame, path, title=f"orchestra-lab sweep: {Path(path).stem}")
+    return export(frame, path, title=_title(Path(path)))
+
+
+def _title(path: Path) -> str:
+    return f"orchestra-lab sweep: {path.stem}"
 
 
 def markdown(frame: Any) -> str:
@@ -531,6 +565,32 @@ def markdown(frame: Any) -> str:
     from .experiments.export import markdown_table
 
     return markdown_table(frame)
+
+
+def _run_parameters(root: Path) -> dict[str, dict[str, Any]]:
+    """Each run folder's parameters (``params.json``), by folder name."""
+    return {
+        params.parent.name: json.loads(params.read_text(encoding="utf-8"))
+        for params in sorted(root.glob(f"*/{PARAMS_FILE}"))
+    }
+
+
+def _failures(root: Path) -> list[dict[str, Any]]:
+    """The runs that failed, as the status file tells, and run folders that wrote no summary (run killed)."""
+    status_file = root / STATUS_FILE
+    listed = json.loads(status_file.read_text(encoding="utf-8"))["runs"] if status_file.is_file() else []
+    failed = [
+        {"run": r["slug"], "parameters": r.get("parameters", {}), "error_type": r.get("error_type") or r["status"],
+         "error": r.get("error")}
+        for r in listed if r["status"] != "ok"
+    ]  # fmt: skip
+    known = {r["run"] for r in failed}
+    failed += [
+        {"run": slug, "parameters": parameters, "error_type": "MissingSummary", "error": f"no {SUMMARY_FILE}"}
+        for slug, parameters in _run_parameters(root).items()
+        if slug not in known and not (root / slug / SUMMARY_FILE).is_file()
+    ]
+    return failed
 
 
 def _failed_slugs(root: Path) -> set[str]:

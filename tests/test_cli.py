@@ -144,9 +144,16 @@ def test_sweep_runs_every_combination_reports_failures_and_collects(
 
     table_file = tmp_path / "table.csv"
     assert main(["collect", str(runs), "-o", str(table_file)]) == 0
-    table = pd.read_csv(table_file).sort_values(["n_items", "accuracy"])
-    assert table[["n_items", "accuracy", "correct"]].values.tolist() == [[2, 0.5, 1], [2, 1.0, 2], [3, 1.0, 3]]
-    assert table["run"].str.startswith("n_items=").all()
+    assert "(3 rows; 1 failed run)" in capsys.readouterr().out
+    table = pd.read_csv(table_file).sort_values(["n_items", "param_accuracy"])
+    assert table[["n_items", "param_accuracy", "runs", "correct"]].values.tolist() == [
+        [2, 0.5, 1, 1],
+        [2, 1.0, 1, 2],
+        [3, 1.0, 1, 3],
+    ]
+    rows_file = tmp_path / "rows.csv"
+    assert main(["collect", str(runs), "--rows", "-o", str(rows_file)]) == 0
+    assert pd.read_csv(rows_file)["run"].str.startswith("n_items=").all()
 
 
 def _fake_runs(root: Path) -> Path:
@@ -161,13 +168,16 @@ def test_collect_writes_markdown_html_or_prints(tmp_path: Path, capsys: pytest.C
     runs = _fake_runs(tmp_path / "runs")
     assert main(["collect", str(runs)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0] == "| run | n_items | strategy | accuracy |"
-    assert printed[2] == "| a | 1 | s\\|1 | 0.25 |"
+    assert printed[0] == "| n_items | strategy | runs | accuracy | accuracy_sd | accuracy_ci_lo | accuracy_ci_hi |"
+    assert printed[2] == "| 1 | s\\|1 | 1 | 0.25 |  |  |  |"  # one run per setting: no spread
     assert main(["collect", str(runs), "-o", str(tmp_path / "t.md")]) == 0
     assert (tmp_path / "t.md").read_text().splitlines() == printed
     assert main(["collect", str(runs), "-o", str(tmp_path / "t.html")]) == 0
     page = (tmp_path / "t.html").read_text()
     assert "<table>" in page and "<td>s|1</td>" in page.replace(' class="num"', "")
+    capsys.readouterr()
+    assert main(["collect", str(runs), "--rows"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "| run | n_items | strategy | accuracy |"
     assert main(["collect", str(runs), "-o", str(tmp_path / "t.xyz")]) == 2
     assert ".xyz" in _error_line(capsys)
 

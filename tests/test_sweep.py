@@ -266,3 +266,81 @@ def test_a_tagged_cell_wins_over_a_comment_marker(tmp_path: Path) -> None:
     path = tmp_path / "both.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
     assert "other" not in nbruns.declared_parameters(path)
+
+
+def _seeded_runs(root: Path) -> None:
+    """2 settings of n_items x 3 seeds, 2 strategies each; seed 2 of n_items=40 failed (its error in the status)."""
+    runs = []
+    for n_items in (20, 40):
+        for seed in (0, 1, 2):
+            slug = f"n{n_items}_s{seed}"
+            failed = (n_items, seed) == (40, 2)
+            error = {"error_type": "ValueError", "error": "boom"} if failed else {"error_type": None, "error": None}
+            parameters = {"n_items": n_items, "seed": seed}
+            runs.append({"slug": slug, "parameters": parameters, "status": "failed" if failed else "ok", **error})
+            summary = pd.DataFrame(
+                {
+                    "strategy": ["small", "large"],
+                    "score_mean": [0.5 + 0.1 * seed, 0.8 + n_items / 1000],
+                    "score_ci_lo": [0.4, 0.7],
+                    "score_ci_hi": [0.6, 0.9],
+                    "cost_usd_per_item": [0.0001, 0.01],
+                    "cost_inr_per_item": [0.0088, 0.88],
+                }
+            )
+            _fake_run(root, slug, {"n_items": n_items, "seed": seed}, None if failed else summary)
+    (root / "sweep_status.json").write_text(
+        json.dumps({"grid": {"n_items": [20, 40], "seed": [0, 1, 2]}, "runs": runs})
+    )
+
+
+def test_compare_groups_by_setting_and_strategy_and_aggregates_seeds(tmp_path: Path) -> None:
+    _seeded_runs(tmp_path)
+    comparison = nbruns.compare(tmp_path)
+    table = comparison.table.set_index(["n_items", "strategy"])
+    assert len(table) == 4  # before: collect stacked 10 rows of 5 runs
+    small20 = table.loc[(20, "small")]
+    assert small20["runs"] == 3
+    assert small20["score_mean"] == pytest.approx(0.6)
+    assert small20["score_mean_sd"] == pytest.approx(0.1)
+    half_width = 4.303 * 0.1 / 3**0.5  # t(0.975, 2 df)
+    assert (small20["score_mean_ci_lo"], small20["score_mean_ci_hi"]) == pytest.approx(
+        (0.6 - half_width, 0.6 + half_width), abs=1e-3
+    )
+    assert table.loc[(40, "small"), "runs"] == 2
+    assert table.loc[(40, "large"), "score_mean_sd"] == pytest.approx(0.0)
+    assert "seed" not in comparison.table.columns
+    assert comparison.settings == ["n_items"]
+    assert comparison.failed.to_dict("records") == [
+        {"run": "n40_s2", "n_items": 40, "seed": 2, "error_type": "ValueError", "error": "boom"}
+    ]
+
+
+def test_compare_lists_a_run_without_summary_as_failed(tmp_path: Path) -> None:
+    summary = pd.DataFrame({"strategy": ["a"], "accuracy": [0.5]})
+    _fake_run(tmp_path, "r1", {"n": 1}, summary)
+    _fake_run(tmp_path, "r2", {"n": 2}, None)  # no status file, no summary: died before writing one
+    comparison = nbruns.compare(tmp_path)
+    assert comparison.table[["n", "strategy", "runs", "accuracy"]].to_dict("records") == [
+        {"n": 1, "strategy": "a", "runs": 1, "accuracy": 0.5}
+    ]
+    assert comparison.failed[["run", "error_type"]].to_dict("records") == [
+        {"run": "r2", "error_type": "MissingSummary"}
+    ]
+
+
+def test_comparison_report_draws_one_legend_entry_per_strategy_and_setting(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _seeded_runs(tmp_path)
+    comparison = nbruns.compare(tmp_path)
+    fig = comparison.plot()
+    ax = fig.axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert sorted(labels) == sorted(
+        ["small · n_items=20", "large · n_items=20", "small · n_items=40", "large · n_items=40", "Pareto frontier"]
+    )
+    assert not ax.texts  # no text labels piled on the points
+    page = comparison.html(title="sweep")
+    assert "Failed runs" in page and "boom" in page and page.count("data:image/png") == 1
