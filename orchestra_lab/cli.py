@@ -23,19 +23,21 @@ PROG = "orchestra-lab"
 DEMO_MODULE = "orchestra_lab._demo"
 
 _RUN_EXAMPLES = """examples:
-  orchestra-lab run notebooks/quickstart.ipynb -p n_items 50 -p model sim/small
-  orchestra-lab run analysis.ipynb -p models '["sim/small", "sim/large"]' -o out/analysis.ipynb
+  orchestra-lab run notebooks/quickstart.ipynb -p n_items 40 -p seed 1
+  orchestra-lab run notebooks/routing.ipynb -p embedder hashing -p output_dir out/routing -o out/routing.ipynb
 
 values are parsed like papermill's -p: true/false/None, numbers and JSON lists/objects become Python values, other
 text stays a string (and a parameter whose default is a string always gets the text as given). Names and types are
-checked against the notebook's cell tagged "parameters" before the kernel starts."""
+checked against the notebook's parameters cell before the kernel starts: the cell tagged "parameters", or -- where
+tags cannot be edited, as on Colab -- the code cell whose first line is the comment "# parameters". A notebook
+whose kernel is not installed runs on this Python's kernel."""
 
 _SWEEP_EXAMPLES = """examples:
-  orchestra-lab sweep notebooks/compare.ipynb --grid grid.json --workers 2 --out runs/compare
-  orchestra-lab sweep notebooks/compare.ipynb --grid grid.yaml --executor dask
+  orchestra-lab sweep notebooks/quickstart.ipynb --grid grid.json --workers 2 --out runs/quickstart
+  orchestra-lab sweep notebooks/quickstart.ipynb --grid grid.yaml --executor dask
 
-grid.json maps each parameter to a list of values; every combination runs:
-  {"model": ["sim/small", "sim/large"], "n_items": [20, 50]}
+grid.json maps each parameter to a list of values; every combination runs (a "seed" list repeats each setting):
+  {"n_items": [40, 80], "seed": [0, 1, 2]}
 
 the notebook must declare an "output_dir" parameter and write summary.csv there. Each combination runs into
 OUT/<combination>/out.ipynb; OUT/sweep_status.json lists failures (parameters, error, partial notebook). A failed
@@ -43,11 +45,15 @@ combination does not stop the others; the exit code is 1 if any failed. YAML gri
 dask[distributed] (a local cluster of --workers threads, each running its own kernel)."""
 
 _COLLECT_EXAMPLES = """examples:
-  orchestra-lab collect runs/compare                  # Markdown table on stdout
-  orchestra-lab collect runs/compare -o compare.csv   # or .md, .html (a report page), .json, .tex, .parquet
+  orchestra-lab collect runs/quickstart                  # Markdown on stdout: the comparison, then failed runs
+  orchestra-lab collect runs/quickstart -o compare.html  # a report page with the plot; or .csv, .md, .json, .tex
+  orchestra-lab collect runs/quickstart --rows -o rows.csv
 
-merges every RUNS_DIR/<run>/summary.csv into one table, with the run's parameters as columns (runs that
-sweep_status.json marks as failed are left out)."""
+compares the runs of a sweep: one row per setting of the swept parameters and strategy. Runs that differ only in
+their "seed" are repeats: every numeric column of their summary.csv is averaged, and the headline columns
+(score_mean, costs per item, latency_p95_s -- or all, when the summaries have none of them) get the standard
+deviation over runs and a 95% interval (Student t). Failed runs are listed with their error. --rows writes every
+run's rows instead, with the run's parameters as columns."""
 
 _DEMO_EXAMPLES = """examples:
   orchestra-lab demo
@@ -106,9 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--kernel", help="kernel name (default: the notebook's)")
     sweep.set_defaults(command=_cmd_sweep)
 
-    collect = _subcommand(commands, "collect", "merge the summaries of a sweep into one table", _COLLECT_EXAMPLES)
+    collect = _subcommand(commands, "collect", "compare the runs of a sweep by setting and strategy", _COLLECT_EXAMPLES)
     collect.add_argument("runs_dir", type=Path, help="a sweep's runs directory")
     collect.add_argument("-o", "--output", type=Path, help="table file; the format follows the suffix")
+    collect.add_argument("--rows", action="store_true", help="every run's rows instead of the comparison")
     collect.set_defaults(command=_cmd_collect)
     return parser
 
@@ -175,11 +182,20 @@ def _print_run(run: nbruns.RunStatus) -> None:
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    table = nbruns.collect(args.runs_dir)
+    if args.rows:
+        table = nbruns.collect(args.runs_dir)
+        if args.output is None:
+            print(nbruns.markdown(table), end="")
+        else:
+            print(f"wrote {nbruns.write_table(table, args.output)} ({len(table)} rows)")
+        return 0
+    comparison = nbruns.compare(args.runs_dir)
     if args.output is None:
-        print(nbruns.markdown(table), end="")
-    else:
-        print(f"wrote {nbruns.write_table(table, args.output)} ({len(table)} rows)")
+        print(comparison.markdown(), end="")
+        return 0
+    failed = len(comparison.failed)
+    written = nbruns.write_comparison(comparison, args.output)
+    print(f"wrote {written} ({len(comparison.table)} rows; {failed} failed run{'' if failed == 1 else 's'})")
     return 0
 
 

@@ -1,12 +1,17 @@
 """Run parameterized notebooks with papermill: one run, a sweep over a parameter grid, and the merged table.
 
-A notebook's parameters are the names assigned in its cell tagged ``parameters``; values are checked against them
-(unknown name, or a value whose type does not fit the default's) before any kernel starts.
+A notebook's parameters are the names assigned in its cell tagged ``parameters`` -- or, where cell tags cannot be
+edited (Colab), in the code cell whose first line is the comment ``# parameters``: that cell is tagged in a temporary
+copy before papermill runs. Values are checked against them (unknown name, or a value whose type does not fit the
+default's) before any kernel starts. A notebook whose kernel is not installed here runs on this interpreter's
+kernel (``python3`` of ipykernel).
 
 Sweep convention: the notebook declares an ``output_dir`` parameter and writes ``summary.csv`` there. Each
 combination of the grid runs into ``RUNS_DIR/<slug>/`` (``out.ipynb``, ``params.json`` and the notebook's
-``summary.csv``); ``RUNS_DIR/sweep_status.json`` tells which runs failed and why; :func:`collect` merges the
-summaries into one table with the parameters as columns. Notebooks run with their own folder as working directory,
+``summary.csv``); ``RUNS_DIR/sweep_status.json`` tells which runs failed and why; :func:`collect` stacks the
+summaries into one table with the parameters as columns, and :func:`compare` compares them: one row per swept
+setting and strategy, repeats over ``seed`` aggregated (mean, spread, 95% interval over runs), failed runs listed
+with their error. Notebooks run with their own folder as working directory,
 as in Jupyter.
 
 >>> combinations({"model": ["sim/small", "sim/large"], "n": [10]})
@@ -27,6 +32,7 @@ import json
 import multiprocessing
 import re
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,7 +40,10 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._compare_runs import SweepComparison
 
 OUTPUT_DIR_PARAMETER = "output_dir"
 SUMMARY_FILE = "summary.csv"
@@ -42,6 +51,8 @@ PARAMS_FILE = "params.json"
 NOTEBOOK_FILE = "out.ipynb"
 STATUS_FILE = "sweep_status.json"
 
+PARAMETERS_TAG = "parameters"
+_PARAMETERS_COMMENT = re.compile(r"#\s*parameters\s*", re.IGNORECASE)
 _WORDS: dict[str, Any] = {"true": True, "false": False, "none": None, "null": None}
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 _SLUG_MAX = 80
@@ -77,18 +88,69 @@ def parse_value(text: str) -> Any:
 
 
 def declared_parameters(notebook: str | Path) -> dict[str, Any]:
-    """The notebook's parameters (cell tagged ``parameters``) and their default values.
+    """The notebook's parameters (cell tagged ``parameters``, else marked ``# parameters``) and their defaults.
 
     A default that is not a Python literal (``Path(".")``, a function call...) is given as ``None``: any value fits.
     """
     import papermill
 
+    with papermill_ready(notebook) as (path, _):
+        inspected = papermill.inspect_notebook(str(path))
+    return {name: _literal(info["default"]) for name, info in inspected.items()}
+
+
+@contextmanager
+def papermill_ready(notebook: str | Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The notebook as papermill needs it, and its metadata: the original file, or -- when no cell is tagged
+    ``parameters`` but a code cell starts with the line ``# parameters`` -- a temporary copy with that cell tagged.
+    """
     path = _existing_notebook(notebook)
     try:
-        inspected = papermill.inspect_notebook(str(path))
-    except ValueError as exc:  # nbformat's NotJSONError and validation errors are ValueErrors
+        document = json.loads(path.read_text(encoding="utf-8"))
+        cells = document["cells"]
+    except (ValueError, KeyError, TypeError) as exc:
         raise ParameterError(f"{path}: not a readable notebook ({exc})") from None
-    return {name: _literal(info["default"]) for name, info in inspected.items()}
+    metadata = document.get("metadata", {})
+    if not _tag_comment_marked_cell(cells):
+        yield path, metadata
+        return
+    with tempfile.TemporaryDirectory(prefix="orchestra-lab-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_text(json.dumps(document), encoding="utf-8")
+        yield copy, metadata
+
+
+def _tag_comment_marked_cell(cells: list[dict[str, Any]]) -> bool:
+    """Tag the first code cell whose first line is ``# parameters``, unless a cell is tagged already."""
+    if any(PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []) for cell in cells):
+        return False
+    for cell in cells:
+        source = cell.get("source", "")
+        lines = ("".join(source) if isinstance(source, list) else source).splitlines()
+        if cell.get("cell_type") == "code" and lines and _PARAMETERS_COMMENT.fullmatch(lines[0].strip()):
+            cell.setdefault("metadata", {}).setdefault("tags", []).append(PARAMETERS_TAG)
+            return True
+    return False
+
+
+def kernel_for(metadata: Mapping[str, Any], requested: str | None) -> str | None:
+    """The kernel to pass to papermill: ``requested``; else ``None`` (the notebook's own) when that kernel is
+    installed; else the running interpreter's ``python3`` kernel (ipykernel, a dependency of orchestra_lab).
+
+    >>> kernel_for({"kernelspec": {"name": "python3"}}, "my-env")
+    'my-env'
+    """
+    if requested:
+        return requested
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
+
+    wanted = metadata.get("kernelspec", {}).get("name")
+    installed = KernelSpecManager().find_kernel_specs()
+    if wanted in installed:
+        return None
+    if NATIVE_KERNEL_NAME in installed:
+        return NATIVE_KERNEL_NAME
+    raise ImportError(f"no Jupyter kernel named {wanted!r} and no {NATIVE_KERNEL_NAME!r} kernel: pip install ipykernel")
 
 
 def check_parameters(declared: Mapping[str, Any], values: Mapping[str, Any], notebook: str | Path) -> dict[str, Any]:
@@ -171,14 +233,15 @@ def _execute(notebook: Path, output: Path, parameters: Mapping[str, Any], kernel
     import papermill
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters=dict(parameters),
-        kernel_name=kernel_name,
-        cwd=str(notebook.resolve().parent),
-        progress_bar=False,
-    )
+    with papermill_ready(notebook) as (ready, metadata):
+        papermill.execute_notebook(
+            str(ready),
+            str(output),
+            parameters=dict(parameters),
+            kernel_name=kernel_for(metadata, kernel_name),
+            cwd=str(notebook.resolve().parent),
+            progress_bar=False,
+        )
 
 
 # -- grids -----------------------------------------------------------------------------------------------------
@@ -461,18 +524,73 @@ def collect(runs_dir: str | Path) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
+def compare(runs_dir: str | Path) -> SweepComparison:
+    """The runs of a sweep compared by setting and strategy (see :class:`SweepComparison`), failed runs listed."""
+    from ._compare_runs import SweepComparison, failed_runs
+
+    root = Path(runs_dir)
+    rows = collect(root)
+    runs = _run_parameters(root).values()
+    names = list(dict.fromkeys(name for parameters in runs for name in parameters))
+    column = {name: f"param_{name}" if f"param_{name}" in rows.columns else name for name in names}
+    swept = [column[name] for name in names if len({json.dumps(p.get(name), default=str) for p in runs}) > 1]
+    return SweepComparison.of(rows, list(column.values()), swept, failed_runs(_failures(root)))
+
+
+def write_comparison(comparison: SweepComparison, path: str | Path) -> Path:
+    """Write a comparison: an HTML report page (table, failed runs, plot) for .html, else its table by suffix."""
+    from .experiments.exports import FORMATS
+
+    path = Path(path)
+    if FORMATS.get(path.suffix.lower()) != "html":
+        return write_table(comparison.table, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(comparison.html(title=_title(path)), encoding="utf-8")
+    return path
+
+
 def write_table(frame: Any, path: str | Path) -> Path:
     """Write a collected table; the format comes from the suffix (.csv, .md, .html, and the other export formats)."""
-    from .experiments.export import export
+    from .experiments.exports import export
 
-    return export(frame, path, title=f"orchestra-lab sweep: {Path(path).stem}")
+    return export(frame, path, title=_title(Path(path)))
+
+
+def _title(path: Path) -> str:
+    return f"orchestra-lab sweep: {path.stem}"
 
 
 def markdown(frame: Any) -> str:
     """A collected table as a Markdown pipe table."""
-    from .experiments.export import markdown_table
+    from .experiments.exports import markdown_table
 
     return markdown_table(frame)
+
+
+def _run_parameters(root: Path) -> dict[str, dict[str, Any]]:
+    """Each run folder's parameters (``params.json``), by folder name."""
+    return {
+        params.parent.name: json.loads(params.read_text(encoding="utf-8"))
+        for params in sorted(root.glob(f"*/{PARAMS_FILE}"))
+    }
+
+
+def _failures(root: Path) -> list[dict[str, Any]]:
+    """The runs that failed, as the status file tells, and run folders that wrote no summary (run killed)."""
+    status_file = root / STATUS_FILE
+    listed = json.loads(status_file.read_text(encoding="utf-8"))["runs"] if status_file.is_file() else []
+    failed = [
+        {"run": r["slug"], "parameters": r.get("parameters", {}), "error_type": r.get("error_type") or r["status"],
+         "error": r.get("error")}
+        for r in listed if r["status"] != "ok"
+    ]  # fmt: skip
+    known = {r["run"] for r in failed}
+    failed += [
+        {"run": slug, "parameters": parameters, "error_type": "MissingSummary", "error": f"no {SUMMARY_FILE}"}
+        for slug, parameters in _run_parameters(root).items()
+        if slug not in known and not (root / slug / SUMMARY_FILE).is_file()
+    ]
+    return failed
 
 
 def _failed_slugs(root: Path) -> set[str]:

@@ -14,9 +14,11 @@ import nbformat
 import pandas as pd
 import pytest
 
+from orchestra_lab import sweep as nbruns
 from orchestra_lab.cli import main
 
-SMOKE = Path(__file__).resolve().parents[1] / "notebooks" / "_smoke.ipynb"
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "notebooks" / "_smoke.ipynb"
 
 
 @pytest.mark.parametrize("command", ["demo", "run", "sweep", "collect"])
@@ -27,6 +29,33 @@ def test_every_command_has_help_with_examples(command: str, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert "examples:" in out
     assert f"orchestra-lab {command}" in out
+
+
+def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_help_examples_name_real_notebooks_and_their_parameters(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _help(command, capsys)
+    examples = [line.split() for line in text.splitlines() if line.strip().startswith(f"orchestra-lab {command} ")]
+    assert examples
+    for words in examples:
+        notebook = REPO / words[2]
+        declared = nbruns.declared_parameters(notebook)  # the notebook exists and has a parameters cell
+        named = [words[i + 1] for i, word in enumerate(words) if word in ("-p", "--parameter")]
+        assert set(named) <= set(declared), (words, sorted(declared))
+    grids = [json.loads(line.strip()) for line in text.splitlines() if line.strip().startswith("{")]
+    for grid in grids:  # the grid example belongs to the sweep examples' notebook
+        assert set(grid) <= set(nbruns.declared_parameters(REPO / examples[0][2])), grid
+
+
+def test_run_help_documents_the_comment_marker(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "# parameters" in " ".join(_help("run", capsys).split())
 
 
 def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -115,9 +144,16 @@ def test_sweep_runs_every_combination_reports_failures_and_collects(
 
     table_file = tmp_path / "table.csv"
     assert main(["collect", str(runs), "-o", str(table_file)]) == 0
-    table = pd.read_csv(table_file).sort_values(["n_items", "accuracy"])
-    assert table[["n_items", "accuracy", "correct"]].values.tolist() == [[2, 0.5, 1], [2, 1.0, 2], [3, 1.0, 3]]
-    assert table["run"].str.startswith("n_items=").all()
+    assert "(3 rows; 1 failed run)" in capsys.readouterr().out
+    table = pd.read_csv(table_file).sort_values(["n_items", "param_accuracy"])
+    assert table[["n_items", "param_accuracy", "runs", "correct"]].values.tolist() == [
+        [2, 0.5, 1, 1],
+        [2, 1.0, 1, 2],
+        [3, 1.0, 1, 3],
+    ]
+    rows_file = tmp_path / "rows.csv"
+    assert main(["collect", str(runs), "--rows", "-o", str(rows_file)]) == 0
+    assert pd.read_csv(rows_file)["run"].str.startswith("n_items=").all()
 
 
 def _fake_runs(root: Path) -> Path:
@@ -132,13 +168,16 @@ def test_collect_writes_markdown_html_or_prints(tmp_path: Path, capsys: pytest.C
     runs = _fake_runs(tmp_path / "runs")
     assert main(["collect", str(runs)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0] == "| run | n_items | strategy | accuracy |"
-    assert printed[2] == "| a | 1 | s\\|1 | 0.25 |"
+    assert printed[0] == "| n_items | strategy | runs | accuracy | accuracy_sd | accuracy_ci_lo | accuracy_ci_hi |"
+    assert printed[2] == "| 1 | s\\|1 | 1 | 0.25 |  |  |  |"  # one run per setting: no spread
     assert main(["collect", str(runs), "-o", str(tmp_path / "t.md")]) == 0
     assert (tmp_path / "t.md").read_text().splitlines() == printed
     assert main(["collect", str(runs), "-o", str(tmp_path / "t.html")]) == 0
     page = (tmp_path / "t.html").read_text()
     assert "<table>" in page and "<td>s|1</td>" in page.replace(' class="num"', "")
+    capsys.readouterr()
+    assert main(["collect", str(runs), "--rows"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "| run | n_items | strategy | accuracy |"
     assert main(["collect", str(runs), "-o", str(tmp_path / "t.xyz")]) == 2
     assert ".xyz" in _error_line(capsys)
 

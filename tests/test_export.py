@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from orchestra_lab._secrets import Secret
-from orchestra_lab.experiments.export import export, html_report, json_records, latex_table, markdown_table, table_of
+from orchestra_lab.experiments.exports import export, html_report, json_records, latex_table, markdown_table, table_of
 
 matplotlib.use("Agg")
 
@@ -145,9 +145,10 @@ def test_markdown_table_aligns_numbers_and_escapes_pipes_and_newlines():
 def test_latex_table_is_booktabs_with_escaped_cells():
     frame = pd.DataFrame({"strategy": ["50% & $x_1#"], "cost": [np.nan], "n": [1234567]})
     lines = latex_table(frame).splitlines()
-    assert lines[0] == r"\begin{tabular}{lrr}"
-    assert lines[1] == r"\toprule" and lines[3] == r"\midrule" and lines[-2] == r"\bottomrule"
-    assert lines[4] == r"50\% \& \$x\_1\# & -- & 1234567 \\"
+    assert lines[:3] == [r"\begin{table}[htbp]", r"\centering", r"\begin{tabular}{lrr}"]  # no caption asked for
+    assert lines[3] == r"\toprule" and lines[5] == r"\midrule" and lines[-3] == r"\bottomrule"
+    assert lines[6] == r"50\% \& \$x\_1\# & -- & 1234567 \\"
+    assert lines[-1] == r"\end{table}"
 
 
 # -- HTML report -------------------------------------------------------------------------------------------------

@@ -217,3 +217,130 @@ def test_sweep_on_a_dask_executor(tmp_path: Path) -> None:
     assert "not a whole number of items" in failed.error
     assert Path(failed.notebook).is_file()  # the partial notebook is kept
     assert pd.read_csv(tmp_path / result.runs[0].slug / "summary.csv")["correct"].tolist() == [1]
+
+
+def _smoke_copy(tmp_path: Path, *, kernel: str | None = None, marker_comment: bool = False) -> Path:
+    """The smoke notebook with another kernelspec name, or its parameters cell marked by a comment, not a tag."""
+    notebook = json.loads(SMOKE.read_text(encoding="utf-8"))
+    if kernel is not None:
+        notebook["metadata"]["kernelspec"]["name"] = kernel
+    if marker_comment:
+        cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+        cell["metadata"]["tags"].remove("parameters")
+        cell["source"] = ["# parameters\n", *cell["source"]]
+    path = tmp_path / "copy.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    return path
+
+
+def test_a_notebook_whose_kernel_is_not_installed_runs_on_this_interpreter(tmp_path: Path) -> None:
+    notebook = _smoke_copy(tmp_path, kernel="no-such-kernel-anywhere")
+    nbruns.run_notebook(notebook, tmp_path / "out.ipynb", {"n_items": 2, "output_dir": str(tmp_path / "s")})
+    assert pd.read_csv(tmp_path / "s" / "summary.csv")["correct"].tolist() == [1]  # before: NoSuchKernel
+
+
+def test_kernel_choice_keeps_an_installed_or_requested_kernel() -> None:
+    assert nbruns.kernel_for({"kernelspec": {"name": "python3"}}, None) is None  # the notebook's own
+    assert nbruns.kernel_for({"kernelspec": {"name": "python3"}}, "mine") == "mine"
+    assert nbruns.kernel_for({"kernelspec": {"name": "no-such-kernel-anywhere"}}, None) == "python3"
+    assert nbruns.kernel_for({}, None) == "python3"
+
+
+def test_a_first_line_parameters_comment_marks_the_parameters_cell(tmp_path: Path) -> None:
+    notebook = _smoke_copy(tmp_path, marker_comment=True)
+    assert nbruns.declared_parameters(notebook)["n_items"] == 4
+    with pytest.raises(ParameterError, match="unknown parameter 'nope'"):
+        nbruns.run_notebook(notebook, tmp_path / "out.ipynb", {"nope": 1})
+    out = nbruns.run_notebook(notebook, tmp_path / "out.ipynb", {"n_items": 2, "output_dir": str(tmp_path / "s")})
+    executed = json.loads(out.read_text())
+    injected = next(c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    assert "n_items = 2" in "".join(injected["source"])
+    assert pd.read_csv(tmp_path / "s" / "summary.csv")["items"].tolist() == [2]
+    assert "parameters" not in json.loads(notebook.read_text())["cells"][1]["metadata"]["tags"]  # source untouched
+
+
+def test_a_tagged_cell_wins_over_a_comment_marker(tmp_path: Path) -> None:
+    notebook = json.loads(SMOKE.read_text(encoding="utf-8"))
+    notebook["cells"].insert(1, {"cell_type": "code", "metadata": {}, "source": ["# parameters\n", "other = 1\n"],
+                                 "outputs": [], "execution_count": None})  # fmt: skip
+    path = tmp_path / "both.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    assert "other" not in nbruns.declared_parameters(path)
+
+
+def _seeded_runs(root: Path) -> None:
+    """2 settings of n_items x 3 seeds, 2 strategies each; seed 2 of n_items=40 failed (its error in the status)."""
+    runs = []
+    for n_items in (20, 40):
+        for seed in (0, 1, 2):
+            slug = f"n{n_items}_s{seed}"
+            failed = (n_items, seed) == (40, 2)
+            error = {"error_type": "ValueError", "error": "boom"} if failed else {"error_type": None, "error": None}
+            parameters = {"n_items": n_items, "seed": seed}
+            runs.append({"slug": slug, "parameters": parameters, "status": "failed" if failed else "ok", **error})
+            summary = pd.DataFrame(
+                {
+                    "strategy": ["small", "large"],
+                    "score_mean": [0.5 + 0.1 * seed, 0.8 + n_items / 1000],
+                    "score_ci_lo": [0.4, 0.7],
+                    "score_ci_hi": [0.6, 0.9],
+                    "cost_usd_per_item": [0.0001, 0.01],
+                    "cost_inr_per_item": [0.0088, 0.88],
+                }
+            )
+            _fake_run(root, slug, {"n_items": n_items, "seed": seed}, None if failed else summary)
+    (root / "sweep_status.json").write_text(
+        json.dumps({"grid": {"n_items": [20, 40], "seed": [0, 1, 2]}, "runs": runs})
+    )
+
+
+def test_compare_groups_by_setting_and_strategy_and_aggregates_seeds(tmp_path: Path) -> None:
+    _seeded_runs(tmp_path)
+    comparison = nbruns.compare(tmp_path)
+    table = comparison.table.set_index(["n_items", "strategy"])
+    assert len(table) == 4  # before: collect stacked 10 rows of 5 runs
+    small20 = table.loc[(20, "small")]
+    assert small20["runs"] == 3
+    assert small20["score_mean"] == pytest.approx(0.6)
+    assert small20["score_mean_sd"] == pytest.approx(0.1)
+    half_width = 4.303 * 0.1 / 3**0.5  # t(0.975, 2 df)
+    assert (small20["score_mean_ci_lo"], small20["score_mean_ci_hi"]) == pytest.approx(
+        (0.6 - half_width, 0.6 + half_width), abs=1e-3
+    )
+    assert table.loc[(40, "small"), "runs"] == 2
+    assert table.loc[(40, "large"), "score_mean_sd"] == pytest.approx(0.0)
+    assert "seed" not in comparison.table.columns
+    assert comparison.settings == ["n_items"]
+    assert comparison.failed.to_dict("records") == [
+        {"run": "n40_s2", "n_items": 40, "seed": 2, "error_type": "ValueError", "error": "boom"}
+    ]
+
+
+def test_compare_lists_a_run_without_summary_as_failed(tmp_path: Path) -> None:
+    summary = pd.DataFrame({"strategy": ["a"], "accuracy": [0.5]})
+    _fake_run(tmp_path, "r1", {"n": 1}, summary)
+    _fake_run(tmp_path, "r2", {"n": 2}, None)  # no status file, no summary: died before writing one
+    comparison = nbruns.compare(tmp_path)
+    assert comparison.table[["n", "strategy", "runs", "accuracy"]].to_dict("records") == [
+        {"n": 1, "strategy": "a", "runs": 1, "accuracy": 0.5}
+    ]
+    assert comparison.failed[["run", "error_type"]].to_dict("records") == [
+        {"run": "r2", "error_type": "MissingSummary"}
+    ]
+
+
+def test_comparison_report_draws_one_legend_entry_per_strategy_and_setting(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _seeded_runs(tmp_path)
+    comparison = nbruns.compare(tmp_path)
+    fig = comparison.plot()
+    ax = fig.axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert sorted(labels) == sorted(
+        ["small · n_items=20", "large · n_items=20", "small · n_items=40", "large · n_items=40", "Pareto frontier"]
+    )
+    assert not ax.texts  # no text labels piled on the points
+    page = comparison.html(title="sweep")
+    assert "Failed runs" in page and "boom" in page and page.count("data:image/png") == 1

@@ -14,6 +14,7 @@ import pytest
 from orchestra_lab import SimulatedModel
 from orchestra_lab.calllog import call_tree
 from orchestra_lab.experiments.run import Experiment
+from orchestra_lab.pricing import usd_to_inr
 from orchestra_lab.ui import ResultsExplorer, RunDashboard, call_tree_html, filter_items
 from orchestra_lab.ui._compat import IPYWIDGETS_MAJOR, tooltip
 from orchestra_lab.ui.dashboard import StrategyProgress, money
@@ -308,3 +309,36 @@ def test_explorer_caps_the_table(frames: tuple[pd.DataFrame, pd.DataFrame]) -> N
     assert "30 matching item rows, first 5 shown" in explorer.table.value
     assert explorer.table.value.count("<tr") == 6  # header + 5 rows
     assert len(explorer.item.options) == 5
+
+
+def test_explorer_table_shows_input_category_and_costs_in_rupees(frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    items, calls = frames
+    explorer = ResultsExplorer(items.assign(category=["math", "geo", "math"]), calls)
+    table = explorer.table.value
+    assert "<th>input</th>" in table and "Capital of France?" in table
+    assert "<th>category</th>" in table and "geo" in table
+    assert f"$0.003 (₹{usd_to_inr(0.003):.4g})" in table
+    explorer.item.value = 1
+    assert "<dt>category</dt><dd>geo</dd>" in explorer.tree.value
+
+
+def test_filter_by_a_field_containing_text(frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    items, calls = frames
+    assert filter_items(items, field="input", contains="france").index.tolist() == [1]
+    assert filter_items(items, field="output", contains="").index.tolist() == [0, 1, 2]
+    explorer = ResultsExplorer(items, calls)
+    assert "input" in explorer.field.options and "output" in explorer.field.options
+    explorer.field.value = "expected"
+    explorer.contains.value = "4"
+    assert [value for _, value in explorer.item.options] == [0, 2]
+
+
+def test_explorer_has_a_static_html_view_next_to_the_widget(frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    items, calls = frames
+    explorer = ResultsExplorer(items, calls)
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+    static = bundle["text/html"]
+    assert "3 matching item rows" in static and "What is 2+2?" in static and "decision: escalate" in static
+    assert "<script" not in static
+    assert "ResultsExplorer" in bundle["text/plain"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .dataset import Dataset, DatasetError, Item, list_datasets, load_dataset
-from .export import export
+from .exports import Projection, export
 from .replay import (
     Curve,
     RecordedOutcomes,
@@ -30,6 +30,7 @@ __all__ = [
     "Experiment",
     "Item",
     "LLMJudge",
+    "Projection",
     "RecordedOutcomes",
     "RecordedScore",
     "Results",

@@ -3,8 +3,8 @@
 The page is one self-contained file: inline CSS, the figures as base64 PNG ``data:`` URIs, no scripts, no links.
 Everything is deterministic: the same frame and figures give the same bytes.
 
->>> format_cell(0.123456), format_cell(12345.6), format_cell(float("nan")), format_cell(3)
-('0.1235', '12346', '', '3')
+>>> format_cell(0.123456), format_cell(12345.6), format_cell(float("nan")), format_cell(3), format_cell(0.0000352)
+('0.1235', '12346', '', '3', '0.0000352')
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import html
 import io
+import math
 import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,11 +26,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PNG_DPI = 100
+SIGNIFICANT_DIGITS = 4
 _LARGE = 1000.0  # floats at least this large are shown without decimals
 
 
 def format_cell(value: Any, na: str = "") -> str:
-    """Stable text for one table cell: floats to 4 significant digits, timestamps in ISO 8601, keys redacted."""
+    """Stable text for one table cell: floats to 4 significant digits (never 0.0000 for a small cost, never
+    scientific notation), timestamps in ISO 8601, keys redacted."""
     if value is None or (not isinstance(value, str) and _is_missing(value)):
         return na
     if isinstance(value, bool):
@@ -37,11 +40,25 @@ def format_cell(value: Any, na: str = "") -> str:
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real):
-        x = float(value)
-        return f"{x:.0f}" if abs(x) >= _LARGE else f"{x:.4g}"
+        return significant(float(value))
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return redact(str(value))
+
+
+def significant(x: float, digits: int = SIGNIFICANT_DIGITS) -> str:
+    """``x`` with ``digits`` significant digits in plain decimals; whole numbers from 1000 up.
+
+    >>> significant(0.000020001), significant(1.5), significant(-0.012345), significant(123456.7), significant(0.0)
+    ('0.00002', '1.5', '-0.01235', '123457', '0')
+    """
+    if not math.isfinite(x):
+        return str(x)
+    if abs(x) >= _LARGE or x == 0:
+        return f"{x:.0f}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def is_numeric_column(series: pd.Series) -> bool:
@@ -69,13 +86,21 @@ def html_table(frame: pd.DataFrame) -> str:
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
-def render_page(title: str, info: Sequence[tuple[str, str]], table: str, figures: Sequence[tuple[str, bytes]]) -> str:
-    """The report page: title, run info, the summary table (already HTML) and the figures as inline PNGs."""
+def render_page(
+    title: str,
+    info: Sequence[tuple[str, str]],
+    table: str,
+    figures: Sequence[tuple[str, bytes]],
+    extra: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The report page: title, run info, the summary table (already HTML), ``extra`` (heading, HTML) sections and
+    the figures as inline PNGs."""
     sections = [f"<h1>{_text(title)}</h1>"]
     if info:
         rows = "\n".join(f"<dt>{_text(k)}</dt><dd>{_text(v)}</dd>" for k, v in info)
         sections.append(f"<h2>Run</h2>\n<dl>\n{rows}\n</dl>")
     sections.append(f"<h2>Summary</h2>\n{table}")
+    sections += [f"<h2>{_text(heading)}</h2>\n{body}" for heading, body in extra]
     if figures:
         sections.append("<h2>Plots</h2>\n" + "\n".join(_figure(caption, png) for caption, png in figures))
     return _PAGE.format(title=_text(title), body="\n".join(sections))

@@ -68,6 +68,7 @@ COLUMNS = Columns()
 _CURRENCIES = ("USD", "INR")
 _WIDE_RANGE = 100.0  # a cost axis spanning more than this factor is drawn on a log scale
 _FIGSIZE = (7.0, 4.5)
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def pareto_front(df: pd.DataFrame, cost_col: str, score_col: str) -> pd.Series:
@@ -91,11 +92,13 @@ def pareto_front(df: pd.DataFrame, cost_col: str, score_col: str) -> pd.Series:
     return pd.Series(known & ~dominates.any(axis=0), index=df.index, name="pareto")
 
 
-def frontier(summary: pd.DataFrame, currency: str = "USD", ax: Axes | None = None) -> Figure:
-    """Cost per item vs mean score (with CI error bars), one labelled point per strategy, Pareto frontier drawn.
+def frontier(summary: pd.DataFrame, currency: str = "USD", ax: Axes | None = None, *, legend: bool = False) -> Figure:
+    """Cost per item vs mean score (with CI error bars), one point per strategy, Pareto frontier drawn.
 
-    The cost axis is logarithmic when costs span more than a factor of 100. Strategies whose cost or score is
-    unknown (missing or infinite) are named in the title instead of being drawn.
+    Points are labelled next to them, or -- with ``legend=True``, for many or long names such as a sweep's
+    (strategy, setting) pairs -- each gets its own marker and a legend entry. The cost axis is logarithmic when
+    costs span more than a factor of 100. Strategies whose cost or score is unknown (missing or infinite) are named
+    in the title instead of being drawn.
     """
     cost_col = COLUMNS.cost_per_item_in(currency)
     frame = _with_strategy_column(summary)
@@ -106,9 +109,14 @@ def frontier(summary: pd.DataFrame, currency: str = "USD", ax: Axes | None = Non
     cost, mean = shown[cost_col].astype(float), shown[COLUMNS.score_mean].astype(float)
     below = (mean - shown[COLUMNS.score_ci_lo].astype(float)).clip(lower=0).fillna(0)
     above = (shown[COLUMNS.score_ci_hi].astype(float) - mean).clip(lower=0).fillna(0)
-    ax.errorbar(cost, mean, yerr=[below, above], fmt="o", capsize=3, label="strategy (mean, CI)")
-    for name, x, y in zip(shown[COLUMNS.strategy], cost, mean, strict=True):
-        ax.annotate(str(name), (x, y), xytext=(5, 5), textcoords="offset points", fontsize=9)
+    if legend:
+        for i, (name, x, y, lo, hi) in enumerate(zip(shown[COLUMNS.strategy], cost, mean, below, above, strict=True)):
+            marker = _MARKERS[i // 10 % len(_MARKERS)]  # 10 colours per marker shape
+            ax.errorbar([x], [y], yerr=[[lo], [hi]], fmt=marker, capsize=3, label=str(name))
+    else:
+        ax.errorbar(cost, mean, yerr=[below, above], fmt="o", capsize=3, label="strategy (mean, CI)")
+        for name, x, y in zip(shown[COLUMNS.strategy], cost, mean, strict=True):
+            ax.annotate(str(name), (x, y), xytext=(5, 5), textcoords="offset points", fontsize=9)
     front = shown[pareto_front(shown, cost_col, COLUMNS.score_mean)].sort_values([cost_col, COLUMNS.score_mean])
     ax.plot(front[cost_col], front[COLUMNS.score_mean], "--", color="tab:red", label="Pareto frontier")
     _scale_cost_axis(ax, cost)
@@ -116,7 +124,10 @@ def frontier(summary: pd.DataFrame, currency: str = "USD", ax: Axes | None = Non
     ax.set_ylabel("mean score")
     missing = frame.loc[~known, COLUMNS.strategy].astype(str).tolist()
     ax.set_title("Cost vs quality" + (f"\n(not shown, unknown cost or score: {', '.join(missing)})" if missing else ""))
-    ax.legend(loc="best", fontsize=8)
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
+    else:
+        ax.legend(loc="best", fontsize=8)
     ax.margins(x=0.12, y=0.08)
     ax.grid(True, alpha=0.3)
     return fig

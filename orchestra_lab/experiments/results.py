@@ -40,6 +40,7 @@ from ..calllog import CallLog
 from ..calllog.schema import COLUMNS as CALL_COLUMNS
 from ..pricing import usd_to_inr
 from . import stats
+from ._report import format_cell
 
 ITEMS_FILE = "items.jsonl"
 RUN_FILE = "run.json"
@@ -244,7 +245,7 @@ class Results:
 
     def export(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
         """Write the summary as CSV, Markdown, HTML report, JSON, Parquet or LaTeX (by suffix or ``format``)."""
-        from .export import export
+        from .exports import export
 
         return export(self, path, format, **options)
 
@@ -314,12 +315,16 @@ class Results:
         head = f"<p><b>{html.escape(self._headline())}</b></p>"
         if self.items.empty:
             return head
+        summary = self.summary()
+        varying = [c for c in summary.columns if summary[c].nunique(dropna=True) > 1]  # a constant column has no best
         styled = (
-            self.summary()
-            .style.format(precision=4, na_rep="")
-            .highlight_max(subset=list(_HIGHER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
-            .highlight_min(subset=list(_LOWER_IS_BETTER), props="font-weight:bold;background-color:#d4f4dd")
-            .set_caption("best in column highlighted; CI = 95% bootstrap interval of the mean score, over items")
+            summary.style.format(format_cell, na_rep="")
+            .highlight_max(subset=_present(_HIGHER_IS_BETTER, varying), props=_BEST)
+            .highlight_min(subset=_present(_LOWER_IS_BETTER, varying), props=_BEST)
+            .set_caption(
+                "best in column highlighted (columns whose values all agree are not); numbers to 4 significant "
+                "digits; CI = 95% bootstrap interval of the mean score, over items"
+            )
             .set_uuid("orchestra-summary")  # a fixed id: the same results render to the same HTML
         )
         return head + styled.to_html()
@@ -334,6 +339,13 @@ class Results:
         left = self.items.loc[self.items["strategy"] == a, [*keys, "score"]].rename(columns={"score": "score_a"})
         right = self.items.loc[self.items["strategy"] == b, [*keys, "score"]].rename(columns={"score": "score_b"})
         return left.merge(right, on=keys, how="inner", sort=True)
+
+
+_BEST = "font-weight:bold;background-color:#d4f4dd"
+
+
+def _present(columns: tuple[str, ...], among: list[str]) -> list[str]:
+    return [c for c in columns if c in among]
 
 
 def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: int) -> dict[str, float]:

@@ -1,9 +1,11 @@
 """Browse an experiment's results: filter the item rows, pick one, see its whole call tree.
 
-``items`` is a frame of item rows (``Results.items``: strategy, item_id, status, score, cost_usd, input, output,
-call_id...); ``calls`` is the call log frame (``Results.calls`` / ``CallLog.to_frame()``). The model filter keeps the
-items whose call tree has a call served by one of the chosen models. Everything the widgets show is computed by
-plain functions (:func:`filter_items`, :func:`call_tree_html`; the tree itself is
+``items`` is a frame of item rows (``Results.items``: strategy, item_id, category, input, status, score, cost_usd,
+output, call_id...); ``calls`` is the call log frame (``Results.calls`` / ``CallLog.to_frame()``). The model filter
+keeps the items whose call tree has a call served by one of the chosen models; the field filter keeps those whose
+chosen field (input, category, output...) contains a text. Costs show in USD and INR. Where widgets cannot run
+(nbconvert HTML, GitHub) the explorer shows as static HTML: the table and the picked item's call tree. Everything
+the widgets show is computed by plain functions (:func:`filter_items`, :func:`call_tree_html`; the tree itself is
 :func:`orchestra_lab.calllog.tree.call_tree`), usable without a frontend.
 
 >>> import pandas as pd
@@ -32,13 +34,15 @@ import pandas as pd
 
 from ..calllog.tree import CallNode, call_tree
 from ..pricing import usd_to_inr
-from ._compat import show
 
 ALL = "(all)"
 MAX_ROWS = 200
 MAX_TEXT = 400
-TABLE_COLUMNS = ("strategy", "item_id", "repeat", "status", "score", "cost_usd", "latency_s", "output")
+TABLE_COLUMNS = ("strategy", "item_id", "repeat", "category", "input", "status", "score", "cost", "latency_s", "output")
+COST_COLUMN = "cost"  # in the table: cost_usd shown in USD and INR
 MODEL_COLUMN = "served_model"
+FIELDS = ("input", "category", "expected", "output", "error", "item_id", "error_type")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def filter_items(
@@ -48,12 +52,17 @@ def filter_items(
     strategies: Collection[str] = (),
     models: Collection[str] = (),
     status: str = ALL,
+    field: str | None = None,
+    contains: str = "",
 ) -> pd.DataFrame:
-    """The item rows of the chosen strategies / models / status (an empty choice keeps everything).
+    """The item rows of the chosen strategies / models / status whose ``field`` contains ``contains`` (any case);
+    an empty choice keeps everything.
 
-    >>> items = pd.DataFrame({"strategy": ["a", "b", "a"], "status": ["ok", "ok", "error"]})
+    >>> items = pd.DataFrame({"strategy": ["a", "b", "a"], "status": ["ok", "ok", "error"], "input": ["x", "y", "X"]})
     >>> filter_items(items, strategies=["a"], status="ok").index.tolist()
     [0]
+    >>> filter_items(items, field="input", contains="x").index.tolist()
+    [0, 2]
     """
     keep = pd.Series(True, index=items.index)
     if strategies:
@@ -62,6 +71,9 @@ def filter_items(
         keep &= items["status"].astype(str) == status
     if models and calls is not None:
         keep &= _items_using(items, calls, set(models))
+    if field is not None and contains:
+        texts = items[field].map(lambda v: str(v) if _present(v) else "")
+        keep &= texts.str.contains(contains, case=False, regex=False)
     return items[keep]
 
 
@@ -74,14 +86,17 @@ def call_tree_html(nodes: list[CallNode]) -> str:
 
 def items_table_html(items: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
     """The first ``max_rows`` item rows as an HTML table (text cells escaped and shortened)."""
-    columns = [c for c in TABLE_COLUMNS if c in items.columns]
-    shown = items[columns].head(max_rows).map(_cell)
+    rows = items.head(max_rows)
+    if "cost_usd" in rows.columns:
+        rows = rows.assign(**{COST_COLUMN: rows["cost_usd"].map(_cost)})
+    shown = rows[[c for c in TABLE_COLUMNS if c in rows.columns]].map(_cell)
     note = f"<p>{len(items)} matching item rows" + (f", first {max_rows} shown" if len(items) > max_rows else "")
     return note + "</p>" + shown.to_html(index=False, escape=False, border=0)
 
 
 class ResultsExplorer:
-    """Widgets to filter the item rows (strategy, model, status), list them, and show one item's call tree."""
+    """Widgets to filter the item rows (strategy, model, status, a field containing a text), list them, and show one
+    item's call tree; a static HTML view of the same goes along for frontends without widgets."""
 
     def __init__(self, items: pd.DataFrame, calls: pd.DataFrame | None = None, *, max_rows: int = MAX_ROWS) -> None:
         self.items = items.reset_index(drop=True)
@@ -91,20 +106,30 @@ class ResultsExplorer:
         models = _values(calls, MODEL_COLUMN) if calls is not None else []
         self.model = widgets.SelectMultiple(options=models, description="model")
         self.status = widgets.Dropdown(options=[ALL, *_values(self.items, "status")], value=ALL, description="status")
+        fields = [f for f in FIELDS if f in self.items.columns]
+        self.field = widgets.Dropdown(options=fields, value=fields[0] if fields else None, description="field")
+        self.contains = widgets.Text(description="contains", placeholder="text (any case)", continuous_update=False)
         self.table = widgets.HTML()
         self.item = widgets.Dropdown(description="item", layout=widgets.Layout(width="60%"))
         self.tree = widgets.HTML()
-        for control in (self.strategy, self.model, self.status):
+        for control in (self.strategy, self.model, self.status, self.field, self.contains):
             control.observe(self._on_filter, names="value")
         self.item.observe(self._on_item, names="value")
         filters = [self.strategy, *([self.model] if models else []), self.status]
-        self.widget = widgets.VBox([widgets.HBox(filters), self.table, self.item, self.tree])
+        search = widgets.HBox([self.field, self.contains]) if fields else widgets.HBox()
+        self.widget = widgets.VBox([widgets.HBox(filters), search, self.table, self.item, self.tree])
         self.refresh()
 
     def matching(self) -> pd.DataFrame:
         """The item rows the filters keep."""
         return filter_items(
-            self.items, self.calls, strategies=self.strategy.value, models=self.model.value, status=self.status.value
+            self.items,
+            self.calls,
+            strategies=self.strategy.value,
+            models=self.model.value,
+            status=self.status.value,
+            field=self.field.value,
+            contains=self.contains.value,
         )
 
     def refresh(self) -> None:
@@ -135,8 +160,22 @@ class ResultsExplorer:
     def _on_item(self, change: Any) -> None:
         self.show_item(change["new"])
 
+    def static_html(self) -> str:
+        """What the widgets show now, as plain HTML: the matching rows and the picked item's call tree."""
+        return f"<div>{self.table.value}{self.tree.value}</div>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The widget view for frontends with widgets, and the static HTML for the others (nbconvert, GitHub)."""
+        return {
+            "text/plain": f"ResultsExplorer({len(self.matching())} of {len(self.items)} item rows)",
+            "text/html": self.static_html(),
+            WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id},
+        }
+
     def _ipython_display_(self) -> None:
-        show(self.widget)
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
 
 
 def _items_using(items: pd.DataFrame, calls: pd.DataFrame, models: set[str]) -> pd.Series:
@@ -166,7 +205,8 @@ def _item_label(row: pd.Series) -> str:
 
 
 def _item_html(row: pd.Series) -> str:
-    fields = [(name, row.get(name)) for name in ("input", "expected", "output", "score", "error") if name in row]
+    names = ("category", "input", "expected", "output", "score", "cost_usd", "error")
+    fields = [(name, _cost(row[name]) if name == "cost_usd" else row[name]) for name in names if name in row]
     shown = "".join(f"<dt>{name}</dt><dd>{_cell(value)}</dd>" for name, value in fields if _present(value))
     return f"<h4>{_cell(row.get('strategy'))} · {_cell(row.get('item_id'))}</h4><dl>{shown}</dl>"
 
