@@ -14,18 +14,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import errors
 from .calllog import CallLog, default_log, describe_schema
 from .errors import (
     AuthError,
     BadRequestError,
     BadResponseError,
     BudgetExceededError,
+    CallTimeoutError,
     CircuitOpenError,
     ModelError,
+    QuotaExceededError,
     RateLimitError,
     ServerError,
     StrategyError,
-    TimeoutError,
 )
 from .models import (
     Anthropic,
@@ -95,6 +97,7 @@ __all__ = [
     "BudgetExceededError",
     "Cached",
     "CallLog",
+    "CallTimeoutError",
     "Cascade",
     "Chain",
     "CircuitBreaker",
@@ -118,6 +121,7 @@ __all__ = [
     "ModelError",
     "OpenAICompatible",
     "Price",
+    "QuotaExceededError",
     "RateLimitError",
     "RateLimited",
     "RecordedOutcomes",
@@ -139,7 +143,6 @@ __all__ = [
     "StrategyError",
     "ThresholdRouter",
     "Timed",
-    "TimeoutError",
     "Usage",
     "WeightedVote",
     "__version__",
@@ -156,6 +159,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "TimeoutError":  # deprecated: it shadowed the builtin
+        return getattr(errors, name)
     if name not in _LAZY:
         raise AttributeError(f"module 'orchestra_lab' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

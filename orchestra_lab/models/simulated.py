@@ -26,7 +26,7 @@ from statistics import NormalDist
 from typing import Any
 
 from ..calllog.context import current_span
-from ..errors import BadResponseError, RateLimitError, ServerError, TimeoutError
+from ..errors import BadResponseError, CallTimeoutError, RateLimitError, ServerError
 from ..pricing import Price
 from ..types import Request, Response, Usage, estimate_tokens, render_answer
 from .base import Model
@@ -196,7 +196,7 @@ class SimulatedModel(Model):
             )
         u -= f.server_error
         if u < f.timeout:
-            raise TimeoutError(f"simulated timeout after {f.timeout_s:g}s", latency_s=f.timeout_s, **common)
+            raise CallTimeoutError(f"simulated timeout after {f.timeout_s:g}s", latency_s=f.timeout_s, **common)
         u -= f.timeout
         if u < f.malformed:
             raise BadResponseError(
