@@ -125,7 +125,10 @@ class JudgeScore(AcceptanceScorer):
     async def score(self, request: Request, response: Response) -> Acceptance:
         text = fill(self.prompt, question=request.prompt, answer=response.text)
         ask = Request.of(
-            text, item_id=request.item_id, metadata=verdict_metadata(request.metadata, response.text), temperature=0.0
+            text,
+            item_id=request.item_id,
+            metadata=verdict_metadata(request.metadata, response.text),
+            temperature=0.0 if request.temperature is None else request.temperature,  # a default, not forced
         )
         outcome = await call(self.judge, ask)
         if outcome.response is None:

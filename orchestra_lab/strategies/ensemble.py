@@ -161,7 +161,10 @@ class BestOfN(Aggregator):
         candidates = "\n\n".join(f"[{i}] {a}" for i, a in enumerate(answers, 1))
         text = fill(self.prompt, count=str(len(answers)), question=request.prompt, candidates=candidates)
         return Request.of(
-            text, item_id=request.item_id, metadata=pick_metadata(request.metadata, answers), temperature=0.0
+            text,
+            item_id=request.item_id,
+            metadata=pick_metadata(request.metadata, answers),
+            temperature=0.0 if request.temperature is None else request.temperature,  # a default, not forced
         )
 
     async def aggregate(self, request: Request, ballots: list[Ballot]) -> Verdict:

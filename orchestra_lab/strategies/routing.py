@@ -422,7 +422,10 @@ class LLMRouter(Router):
         """What the router model is asked: the menu and the prompt, with only the route names as metadata."""
         menu = "\n".join(f"- {n}: {r.description}" if r.description else f"- {n}" for n, r in self._table.items())
         text = fill(self.prompt, menu=menu, prompt=request.prompt)
-        return Request.of(text, item_id=request.item_id, metadata={"choices": list(self._table)}, temperature=0.0)
+        temperature = 0.0 if request.temperature is None else request.temperature  # a default, not forced
+        return Request.of(
+            text, item_id=request.item_id, metadata={"choices": list(self._table)}, temperature=temperature
+        )
 
     async def choose(self, request: Request) -> Choice:
         outcome = await call(self.router, self.router_request(request))
