@@ -25,7 +25,7 @@ import re
 import time
 import weakref
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -116,13 +116,14 @@ class HttpReply:
 
 @dataclass(frozen=True, slots=True)
 class _RawReply:
-    """An answer read in full (within the size cap): status, reason, headers and body bytes."""
+    """An answer read in full (within the size cap): status, reason, headers and body bytes (not in the repr: a
+    careless server may echo the key, and traceback locals show reprs)."""
 
     status: int
     reason: str
-    headers: httpx.Headers
-    content: bytes
-    encoding: str
+    headers: httpx.Headers = field(repr=False)
+    content: bytes = field(repr=False)
+    encoding: str = "utf-8"
 
     @property
     def text(self) -> str:
