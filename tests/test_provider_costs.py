@@ -144,7 +144,10 @@ def test_gemini_25_pro_long_prompts_are_billed_at_the_long_context_tier() -> Non
     assert cost_usd("gemini-2.5-pro", 200_000, 1_000) == pytest.approx(0.26, abs=1e-9)  # at the threshold: 1.25/10
 
 
-def test_price_table_is_a_frame_with_every_rate_source_and_date() -> None:
+def test_price_table_is_a_frame_with_every_rate_source_and_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestra_lab import pricing
+
+    monkeypatch.setattr(pricing, "_OVERRIDES", {})  # the built-in rows only (other tests set prices)
     table = price_table()
     expected = ["model", "provider", "input_per_1m", "output_per_1m", "cached_input_per_1m", "cache_write_per_1m"]
     assert list(table.columns[:6]) == expected and {"source", "as_of"} <= set(table.columns)
@@ -154,7 +157,10 @@ def test_price_table_is_a_frame_with_every_rate_source_and_date() -> None:
     assert table.set_index("model").loc["gemini-2.5-pro", "long_context_above"] == 200_000
 
 
-def test_set_price_takes_the_cache_rates() -> None:
+def test_set_price_takes_the_cache_rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestra_lab import pricing
+
+    monkeypatch.setattr(pricing, "_OVERRIDES", {})  # set_price is global: keep this test's price to itself
     set_price("house-model", Price(2.0, 8.0, "internal", "2026-12", cached_input_per_1m=0.2, cache_write_per_1m=3.0))
     assert cost_usd("house-model", 1_000, 0, cached_input_tokens=500, cache_write_tokens=500) == pytest.approx(0.0016)
     with pytest.raises(ValueError, match="negative"):
