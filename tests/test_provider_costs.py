@@ -128,9 +128,7 @@ def test_a_model_gets_its_own_price_or_its_snapshot_or_alias_price(model: str, r
     assert price is not None and (price.input_per_1m, price.output_per_1m) == rates
 
 
-@pytest.mark.parametrize(
-    "model", ["gpt-5-turbo-max", "claude-opus-4-1-preview", "o3-pro", "gemini-2.5-pro-x"]
-)
+@pytest.mark.parametrize("model", ["gpt-5-turbo-max", "claude-opus-4-1-preview", "o3-pro", "gemini-2.5-pro-x"])
 def test_an_unlisted_neighbour_is_unknown_nan_with_one_warning(model: str) -> None:
     assert price_of(model) is None
     with warnings.catch_warnings(record=True) as caught:
