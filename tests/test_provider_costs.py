@@ -11,7 +11,7 @@ import math
 import warnings
 
 import pytest
-from fake_server import FakeProviderServer
+from fake_server import FakeProviderServer, Reply
 
 from orchestra_lab import CallLog, Price, set_price
 from orchestra_lab._sync import run_sync
@@ -50,6 +50,15 @@ def test_anthropic_cache_write_is_input_at_the_cache_write_rate() -> None:
         r = sonnet(server).complete("hi")
     assert (r.usage.input_tokens, r.usage.cached_input_tokens, r.usage.cache_write_tokens) == (9_012, 0, 9_000)
     assert r.cost_usd == pytest.approx(0.034536, abs=1e-9)  # 12*3 + 9000*3.75 + 50*15 (was 0.000786)
+
+
+def test_anthropic_one_hour_cache_writes_cost_twice_the_input_price(fake_server: FakeProviderServer) -> None:
+    hour = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 9_000}
+    usage = {"input_tokens": 12, "output_tokens": 50, "cache_creation_input_tokens": 9_000, "cache_creation": hour}
+    body = {"model": "claude-sonnet-4-5", "content": [{"type": "text", "text": "ok"}], "usage": usage}
+    fake_server.script([Reply(200, body)])
+    r = sonnet(fake_server).complete("hi")
+    assert r.cost_usd == pytest.approx(0.054786, abs=1e-9)  # 12*3 + 9000*6 + 50*15 (the 5-minute rate: 0.034536)
 
 
 def test_openai_cached_prompt_tokens_cost_the_cached_rate() -> None:

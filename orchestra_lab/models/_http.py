@@ -34,7 +34,7 @@ import httpx
 from .. import errors
 from .._capabilities import supported_request
 from .._secrets import Secret, redact, resolve_key, reveal_headers
-from ..pricing import Price, cost_usd
+from ..pricing import Price, cost_usd, price_of
 from ..types import Request, Response, Usage, estimate_tokens
 from ._failures import classify, wait_hint
 from .base import Model
@@ -434,11 +434,21 @@ class HttpModel(Model):
             model=self.model,
         )
 
-    def _cost(self, usage: Usage) -> float:
+    def _cost(self, usage: Usage, body: dict[str, Any]) -> float:
         cache = {"cached_input_tokens": usage.cached_input_tokens, "cache_write_tokens": usage.cache_write_tokens}
         if self.price is not None:
-            return self.price.cost(usage.input_tokens, usage.output_tokens, **cache)
-        return cost_usd(self.model, usage.input_tokens, usage.output_tokens, **cache)
+            listed = self.price.cost(usage.input_tokens, usage.output_tokens, **cache)
+        else:
+            listed = cost_usd(self.model, usage.input_tokens, usage.output_tokens, **cache)
+        return listed + self._surcharge_usd(body)
+
+    def _surcharge_usd(self, body: dict[str, Any]) -> float:
+        """What the answer costs beyond its usage at list rates (e.g. Anthropic's 1-hour cache writes)."""
+        return 0.0
+
+    def _effective_price(self) -> Price | None:
+        """The model's price: its own, else the price table's (None when unknown)."""
+        return self.price if self.price is not None else price_of(self.model)
 
     async def _acomplete(self, request: Request) -> Response:
         call = self._http_call(self._supported(request), self._api_key())
@@ -466,7 +476,7 @@ class HttpModel(Model):
             provider=self.provider,
             source=self.source,
             usage=usage,
-            cost_usd=self._cost(usage),
+            cost_usd=self._cost(usage, reply.body),
             latency_s=reply.latency_s,
             raw=reply.body,
             meta={"http_status": reply.status, "finish_reason": answer.finish_reason},
@@ -484,7 +494,7 @@ class HttpModel(Model):
             status=reply.status,
             latency_s=reply.latency_s,
             usage=usage,
-            cost_usd=None if usage is None else self._cost(usage),  # tokens were billed though unusable
+            cost_usd=None if usage is None else self._cost(usage, reply.body),  # billed though unusable
         )
 
 

@@ -31,6 +31,7 @@ from ._http import (
 
 __all__ = ["Anthropic"]
 
+_HOUR_WRITE_MULTIPLIER = 2.0  # 1-hour cache writes bill 2x the input price on every Claude model (pricing page)
 # Request params renamed to the Messages API's fields; seed is not supported there and is left out.
 _PARAM_NAMES: dict[str, str | None] = {"stop": "stop_sequences", "seed": None}
 
@@ -109,6 +110,15 @@ class Anthropic(HttpModel):
 
     def _usage(self, body: dict[str, Any]) -> Usage:
         return messages_usage(body)
+
+    def _surcharge_usd(self, body: dict[str, Any]) -> float:
+        """1-hour cache writes cost 2x input, not the 5-minute rate (1.25x) they were counted at in the usage."""
+        hour_writes = token_count(dig(body, "usage", "cache_creation", "ephemeral_1h_input_tokens")) or 0
+        price = self._effective_price()
+        if not hour_writes or price is None:
+            return 0.0
+        five_minute_rate = price.input_per_1m if price.cache_write_per_1m is None else price.cache_write_per_1m
+        return hour_writes * (_HOUR_WRITE_MULTIPLIER * price.input_per_1m - five_minute_rate) / 1e6
 
 
 def messages_usage(body: dict[str, Any]) -> Usage:
