@@ -18,14 +18,13 @@ import abc
 import asyncio
 import atexit
 import contextlib
-import dataclasses
 import json
 import os
 import re
 import time
 import weakref
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -506,4 +505,4 @@ def _usage_or_estimate(reported: Usage, request: Request, text: str) -> Usage:
     if input_tokens is None:
         input_tokens = sum(estimate_tokens(m.content) for m in request.messages)
     output_tokens = reported.output_tokens if reported.output_tokens is not None else estimate_tokens(text)
-    return dataclasses.replace(reported, input_tokens=input_tokens, output_tokens=output_tokens, estimated=True)
+    return replace(reported, input_tokens=input_tokens, output_tokens=output_tokens, estimated=True)
