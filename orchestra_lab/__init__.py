@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import errors
 from ._answer_key import answer_key
 from .calllog import CallLog, default_log, describe_schema
 from .errors import (
@@ -21,12 +22,13 @@ from .errors import (
     BadRequestError,
     BadResponseError,
     BudgetExceededError,
+    CallTimeoutError,
     CircuitOpenError,
     ModelError,
+    QuotaExceededError,
     RateLimitError,
     ServerError,
     StrategyError,
-    TimeoutError,
 )
 from .models import (
     Anthropic,
@@ -102,6 +104,7 @@ __all__ = [
     "BudgetExceededError",
     "Cached",
     "CallLog",
+    "CallTimeoutError",
     "Cascade",
     "Chain",
     "CircuitBreaker",
@@ -126,6 +129,7 @@ __all__ = [
     "ModelError",
     "OpenAICompatible",
     "Price",
+    "QuotaExceededError",
     "RateLimitError",
     "RateLimited",
     "RecordedOutcomes",
@@ -147,7 +151,6 @@ __all__ = [
     "StrategyError",
     "ThresholdRouter",
     "Timed",
-    "TimeoutError",
     "Usage",
     "WeightedVote",
     "__version__",
@@ -170,6 +173,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "TimeoutError":  # deprecated: it shadowed the builtin
+        return getattr(errors, name)
     if name not in _LAZY:
         raise AttributeError(f"module 'orchestra_lab' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

@@ -12,6 +12,9 @@ export, raise or cache.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+
+__all__ = ["Secret", "redact", "resolve_key", "reveal_headers"]
 
 _KNOWN: set[str] = set()
 _MIN_SECRET_LEN = 8
@@ -30,6 +33,14 @@ class Secret:
     def reveal(self) -> str:
         return self._value
 
+    def prefixed(self, prefix: str) -> Secret:
+        """``prefix`` + the key, still a Secret (e.g. ``"Bearer "`` for an Authorization header).
+
+        >>> Secret("sk-test-1234567890").prefixed("Bearer ")
+        Secret('***')
+        """
+        return Secret(prefix + self._value)
+
     def __repr__(self) -> str:
         return "Secret('***')"
 
@@ -37,6 +48,15 @@ class Secret:
 
     def __reduce__(self) -> tuple:
         raise TypeError("a Secret cannot be pickled")
+
+
+def reveal_headers(headers: Mapping[str, str | Secret]) -> dict[str, str]:
+    """The headers to send: every :class:`Secret` value revealed (call it where the request is built, never keep it).
+
+    >>> reveal_headers({"x-api-key": Secret("sk-test-1234567890"), "accept": "application/json"})["x-api-key"]
+    'sk-test-1234567890'
+    """
+    return {name: value.reveal() if isinstance(value, Secret) else value for name, value in headers.items()}
 
 
 def redact(text: str) -> str:

@@ -11,9 +11,24 @@ Messages never contain API keys: they pass through :func:`orchestra_lab._secrets
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ._secrets import redact
+
+__all__ = [
+    "AuthError",
+    "BadRequestError",
+    "BadResponseError",
+    "BudgetExceededError",
+    "CallTimeoutError",
+    "CircuitOpenError",
+    "ModelError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServerError",
+    "StrategyError",
+]
 
 
 class ModelError(Exception):
@@ -67,6 +82,14 @@ class RateLimitError(ModelError):
         self.retry_after = retry_after
 
 
+class QuotaExceededError(RateLimitError):
+    """The account is out of quota or credit (OpenAI ``insufficient_quota``, a Gemini daily or billing quota):
+    waiting will not help, so it is not retried -- check billing and plan limits."""
+
+    error_type = "quota"
+    retryable = False
+
+
 class ServerError(ModelError):
     """The provider failed (HTTP 5xx) or the connection broke."""
 
@@ -74,8 +97,8 @@ class ServerError(ModelError):
     retryable = True
 
 
-class TimeoutError(ModelError):
-    """The call took longer than its timeout."""
+class CallTimeoutError(ModelError):
+    """The call took longer than its timeout (``TimeoutError`` is a deprecated alias: it shadowed the builtin)."""
 
     error_type = "timeout"
     retryable = True
@@ -113,3 +136,15 @@ class StrategyError(ModelError):
     def __init__(self, message: str, *, causes: list[BaseException] | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.causes = list(causes or [])
+
+
+def __getattr__(name: str) -> Any:
+    """``TimeoutError``: the deprecated name of :class:`CallTimeoutError`."""
+    if name == "TimeoutError":
+        warnings.warn(
+            "orchestra_lab.errors.TimeoutError is deprecated (it shadows the builtin): use CallTimeoutError",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return CallTimeoutError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -171,17 +171,28 @@ def _message(m: Mapping[str, str] | Message, index: int) -> Message:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token usage of one call; ``estimated`` when the provider reported none and we counted."""
+    """Token usage of one call; ``estimated`` when the provider reported none and we counted.
+
+    ``input_tokens`` is the TOTAL input (cached and cache-written tokens included); ``cached_input_tokens`` (read
+    from a prompt cache) and ``cache_write_tokens`` (written to it) are parts of it, ``reasoning_tokens`` (thinking)
+    a part of ``output_tokens``. None: the provider did not say.
+    """
 
     input_tokens: int | None = None
     output_tokens: int | None = None
     estimated: bool = False
+    cached_input_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             _add(self.input_tokens, other.input_tokens),
             _add(self.output_tokens, other.output_tokens),
             self.estimated or other.estimated,
+            _add(self.cached_input_tokens, other.cached_input_tokens),
+            _add(self.cache_write_tokens, other.cache_write_tokens),
+            _add(self.reasoning_tokens, other.reasoning_tokens),
         )
 
     @property

@@ -17,6 +17,13 @@ script, else drawn with the configured rates (seeded), else the default (``"ok"`
   shape; ``401`` echoes the key it was sent (as a careless server would), ``429`` carries ``Retry-After:
   <retry_after>``, ``502`` is an nginx-style HTML page. ``"429-bare"`` has no Retry-After, ``"429-date"`` an
   HTTP-date 2 s ahead, ``"429-ms"`` ``retry-after-ms: 1500``.
+- ``"429-quota"``: out of quota, not worth retrying (OpenAI ``insufficient_quota``; Gemini ``RESOURCE_EXHAUSTED``
+  with a per-day ``QuotaFailure``); ``"429-retryinfo"``: a per-minute limit whose body says ``RetryInfo.retryDelay
+  "13s"`` (Gemini) with OpenAI-style ``x-ratelimit-reset-*`` headers (``6m0s`` for tokens, exhausted; ``1s``).
+- usage shapes (``cached_tokens`` and ``thinking_tokens`` set their sizes): ``"cached"``: ``cached_tokens`` more
+  prompt tokens, read from the prompt cache; ``"cache-write"``: as many written to it (Anthropic; the others
+  report plain input); ``"thinking-only"``: the output cap was spent thinking, ``thinking_tokens`` of it and no
+  answer (OpenAI: empty content, ``finish_reason="length"``).
 - ``"reset"``: the connection is closed (with a TCP reset) without any response.
 - a :class:`Reply`: exactly that status, body and headers.
 
@@ -67,6 +74,11 @@ NAMED = (
     "429-bare",
     "429-date",
     "429-ms",
+    "429-quota",
+    "429-retryinfo",
+    "cached",
+    "cache-write",
+    "thinking-only",
 )
 _STATUS = re.compile(r"^[1-5]\d\d$")
 _CALC = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/])\s*(-?\d+(?:\.\d+)?)")
@@ -117,8 +129,12 @@ class FakeProviderServer:
         slow_s: float = 0.05,
         hang_s: float = 2.0,
         retry_after: str = "1",
+        cached_tokens: int = 9_000,
+        thinking_tokens: int = 8_191,
     ) -> None:
         self.usage = usage
+        self.cached_tokens = cached_tokens
+        self.thinking_tokens = thinking_tokens
         self.served_suffix = served_suffix
         self.slow_s = slow_s
         self.hang_s = hang_s
@@ -294,6 +310,9 @@ class FakeProviderServer:
         model = model or _requested_model(body)
         served = model + self.served_suffix
         text = answer_for(_last_user_text(dialect, body))
+        if behaviour in _USAGE_SHAPES:
+            extra = self.thinking_tokens if behaviour == "thinking-only" else self.cached_tokens
+            return Reply(200, _USAGE_SHAPES[behaviour][dialect](served, text, self.usage, extra))
         usage = None if behaviour == "no-usage" else self.usage
         ok = _OK_SHAPES[dialect](served, "" if behaviour == "empty" else text, usage, behaviour == "empty")
         if behaviour == "truncated":
@@ -367,12 +386,81 @@ _GEMINI_STATUS = {
 }
 
 
+def _openai_cached(served: str, text: str, usage: tuple[int, int], cached: int) -> dict[str, Any]:
+    body = _openai_ok(served, text, (usage[0] + cached, usage[1]), False)
+    body["usage"]["prompt_tokens_details"] = {"cached_tokens": cached}
+    return body
+
+
+def _anthropic_cache(field: str) -> Any:
+    def shape(served: str, text: str, usage: tuple[int, int], tokens: int) -> dict[str, Any]:
+        body = _anthropic_ok(served, text, usage, False)
+        body["usage"] |= {"cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, field: tokens}
+        return body
+
+    return shape
+
+
+def _gemini_cached(served: str, text: str, usage: tuple[int, int], cached: int) -> dict[str, Any]:
+    body = _gemini_ok(served, text, (usage[0] + cached, usage[1]), False)
+    body["usageMetadata"]["cachedContentTokenCount"] = cached
+    return body
+
+
+def _plain_bigger_prompt(dialect: str) -> Any:
+    return lambda served, text, usage, extra: _OK_SHAPES[dialect](served, text, (usage[0] + extra, usage[1]), False)
+
+
+def _openai_thinking(served: str, text: str, usage: tuple[int, int], thinking: int) -> dict[str, Any]:
+    body = _openai_ok(served, "", (usage[0], thinking), False)
+    body["choices"][0]["finish_reason"] = "length"
+    body["usage"]["completion_tokens_details"] = {"reasoning_tokens": thinking}
+    return body
+
+
+def _anthropic_thinking(served: str, text: str, usage: tuple[int, int], thinking: int) -> dict[str, Any]:
+    body = _anthropic_ok(served, "", (usage[0], thinking), False)
+    body["content"] = [{"type": "thinking", "thinking": "Let me see...", "signature": "sig"}]
+    body["stop_reason"] = "max_tokens"
+    return body
+
+
+def _gemini_thinking(served: str, text: str, usage: tuple[int, int], thinking: int) -> dict[str, Any]:
+    meta = {"promptTokenCount": usage[0], "thoughtsTokenCount": thinking, "totalTokenCount": usage[0] + thinking}
+    candidate = {"content": {"role": "model"}, "finishReason": "MAX_TOKENS", "index": 0}
+    return {"modelVersion": served, "candidates": [candidate], "usageMetadata": meta}
+
+
+_USAGE_SHAPES = {
+    "cached": {
+        "openai": _openai_cached,
+        "anthropic": _anthropic_cache("cache_read_input_tokens"),
+        "gemini": _gemini_cached,
+    },
+    "cache-write": {
+        "openai": _plain_bigger_prompt("openai"),
+        "anthropic": _anthropic_cache("cache_creation_input_tokens"),
+        "gemini": _plain_bigger_prompt("gemini"),
+    },
+    "thinking-only": {"openai": _openai_thinking, "anthropic": _anthropic_thinking, "gemini": _gemini_thinking},
+}
+
+
 def _embeddings_ok(body: Any) -> dict[str, Any]:
-    """Deterministic 4-dimensional vectors (letter counts of a, e, i, o), returned in reverse order by index."""
+    """Deterministic 4-dimensional vectors (letter counts of a, e, i, o), returned in reverse order by index.
+
+    Usage: one token per text and per space-separated word in it.
+    """
     texts = body.get("input", []) if isinstance(body, dict) else []
     texts = [texts] if isinstance(texts, str) else list(texts)
     data = [{"index": i, "embedding": [float(str(t).count(c)) for c in "aeio"]} for i, t in enumerate(texts)]
-    return {"object": "list", "data": data[::-1], "model": _requested_model(body)}
+    tokens = sum(len(str(t).split()) for t in texts)
+    return {
+        "object": "list",
+        "data": data[::-1],
+        "model": _requested_model(body),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _error_reply(status: int, dialect: str, headers: Mapping[str, str], retry_after: str) -> Reply:
@@ -396,9 +484,34 @@ def _error_reply(status: int, dialect: str, headers: Mapping[str, str], retry_af
     return Reply(status, body, {"Content-Type": "application/json", **extra})
 
 
+_QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+
+
+def _quota_body(dialect: str, quota_id: str) -> dict[str, Any]:
+    """A 429 body: OpenAI's out-of-credit error, or Gemini's RESOURCE_EXHAUSTED naming the quota hit."""
+    if dialect != "gemini":
+        message = "You exceeded your current quota, please check your plan and billing details."
+        error = {"message": message, "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}
+        return {"error": error}
+    violation = {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                 "quotaId": quota_id, "quotaValue": "50"}  # fmt: skip
+    details = [{"@type": _QUOTA_FAILURE, "violations": [violation]}, {"@type": _RETRY_INFO, "retryDelay": "13s"}]
+    message = "You exceeded your current quota, please check your plan and billing details."
+    return {"error": {"code": 429, "message": message, "status": "RESOURCE_EXHAUSTED", "details": details}}
+
+
 def _rate_limit_variant(behaviour: str, dialect: str) -> Reply:
     base = _error_reply(429, dialect, {}, "")
     headers = {"Content-Type": "application/json"}
+    if behaviour == "429-quota":
+        return Reply(429, _quota_body(dialect, "GenerateRequestsPerDayPerProjectPerModel-FreeTier"), headers, behaviour)
+    if behaviour == "429-retryinfo":
+        per_minute = _quota_body("gemini", "GenerateRequestsPerMinutePerProjectPerModel")
+        body = per_minute if dialect == "gemini" else base.body
+        ratelimit = {"x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s",
+                     "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s"}  # fmt: skip
+        return Reply(429, body, headers | ({} if dialect == "gemini" else ratelimit), behaviour)
     if behaviour == "429-date":
         headers["Retry-After"] = email.utils.formatdate(time.time() + 2, usegmt=True)
     elif behaviour == "429-ms":

@@ -9,12 +9,12 @@ KeyError / TypeError / IndexError / RecursionError.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fake_server import FakeProviderServer, Reply
 from hypothesis import HealthCheck, given, settings
@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from orchestra_lab import Anthropic, CallLog, Gemini, ModelError, OpenAICompatible, Price, Response
 from orchestra_lab.experiments.dataset import Dataset, DatasetError, load_dataset
-from orchestra_lab.models import _http
-from orchestra_lab.models._http import HttpModel, HttpReply, retry_after_seconds
+from orchestra_lab.models._failures import retry_after_seconds
+from orchestra_lab.models._http import HttpModel
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]  # fixtures here are safe to share
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=_QUIET)
@@ -115,9 +115,9 @@ def test_list_of_dicts_loader_raises_only_dataset_errors(rows: list[dict]) -> No
 # -- provider parsers ------------------------------------------------------------------------------------------
 
 PROVIDERS = {
-    "openai": lambda url: OpenAICompatible("m", base_url=url + "/v1", api_key_env=None, price=Price(1, 2)),
-    "anthropic": lambda url: Anthropic("m", base_url=url, api_key_env=None, price=Price(1, 2)),
-    "gemini": lambda url: Gemini("m", base_url=url + "/v1beta", api_key_env=None, price=Price(1, 2)),
+    "openai": lambda url, **kw: OpenAICompatible("m", base_url=url + "/v1", api_key_env=None, price=Price(1, 2), **kw),
+    "anthropic": lambda url, **kw: Anthropic("m", base_url=url, api_key_env=None, price=Price(1, 2), **kw),
+    "gemini": lambda url, **kw: Gemini("m", base_url=url + "/v1beta", api_key_env=None, price=Price(1, 2), **kw),
 }
 
 
@@ -135,23 +135,20 @@ def answer_or_model_error(model: HttpModel) -> None:
 
 
 @pytest.fixture
-def canned_reply(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
-    """``post_json`` answers with the body put in the returned list (no network)."""
+def canned_reply() -> Iterator[tuple[list[dict], httpx.MockTransport]]:
+    """A transport answering 200 with the body put in the returned list (no network)."""
     bodies: list[dict] = [{}]
-
-    async def post_json(*args: object, **kwargs: object) -> HttpReply:
-        await asyncio.sleep(0)
-        return HttpReply(200, bodies[0], 0.01)
-
-    monkeypatch.setattr(_http, "post_json", post_json)
-    yield bodies
+    yield bodies, httpx.MockTransport(lambda request: httpx.Response(200, content=json.dumps(bodies[0])))
 
 
 @FUZZ
 @given(body=json_objects, provider=st.sampled_from(sorted(PROVIDERS)))
-def test_parsers_on_random_bodies_raise_only_model_errors(canned_reply: list[dict], body: dict, provider: str) -> None:
-    canned_reply[0] = body
-    answer_or_model_error(PROVIDERS[provider]("http://unused.invalid"))
+def test_parsers_on_random_bodies_raise_only_model_errors(
+    canned_reply: tuple[list[dict], httpx.MockTransport], body: dict, provider: str
+) -> None:
+    bodies, transport = canned_reply
+    bodies[0] = body
+    answer_or_model_error(PROVIDERS[provider]("http://unused.invalid", transport=transport))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=_QUIET)
@@ -161,15 +158,16 @@ def test_parsers_on_random_bodies_raise_only_model_errors(canned_reply: list[dic
     message=json_objects,
 )
 def test_openai_like_shapes_with_random_insides(
-    canned_reply: list[dict], provider: str, choices: list[dict], message: dict
+    canned_reply: tuple[list[dict], httpx.MockTransport], provider: str, choices: list[dict], message: dict
 ) -> None:
     """Well-formed outer shapes with random insides reach deeper into the parsers than random bodies do."""
-    canned_reply[0] = {
+    bodies, transport = canned_reply
+    bodies[0] = {
         "openai": {"choices": [{"message": message}, *choices], "usage": message},
         "anthropic": {"content": [message, *choices], "usage": message},
         "gemini": {"candidates": [{"content": {"parts": [message, *choices]}}], "usageMetadata": message},
     }[provider]
-    answer_or_model_error(PROVIDERS[provider]("http://unused.invalid"))
+    answer_or_model_error(PROVIDERS[provider]("http://unused.invalid", transport=transport))
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,13 @@ from orchestra_lab.errors import (
     AuthError,
     BadRequestError,
     BadResponseError,
+    CallTimeoutError,
     ModelError,
     RateLimitError,
     ServerError,
-    TimeoutError,
 )
-from orchestra_lab.models._http import http_client, retry_after_seconds
+from orchestra_lab.models._failures import retry_after_seconds
+from orchestra_lab.models._http import http_client
 from orchestra_lab.models.anthropic import Anthropic
 from orchestra_lab.models.base import Model
 from orchestra_lab.models.gemini import Gemini
@@ -291,7 +292,7 @@ def test_missing_key_raises_auth_error_naming_the_variable(
         ("401", AuthError, 401),
         ("403", AuthError, 403),
         ("429", RateLimitError, 429),
-        ("408", TimeoutError, 408),
+        ("408", CallTimeoutError, 408),
         ("400", BadRequestError, 400),
         ("404", BadRequestError, 404),
         ("422", BadRequestError, 422),
@@ -312,7 +313,7 @@ def test_failures_map_to_typed_errors(
     err = info.value
     assert type(err) is error
     assert (err.status, err.provider, err.model) == (status, m.provider, m.requested_model)
-    assert err.retryable == (error in (RateLimitError, ServerError, TimeoutError))
+    assert err.retryable == (error in (RateLimitError, ServerError, CallTimeoutError))
     assert err.latency_s is not None and err.latency_s < 5
     assert m.provider in str(err)
     assert fake_server.requests == 1
@@ -375,7 +376,7 @@ def test_hang_past_the_timeout_is_a_timeout_error(make: ModelFactory, fake_serve
     fake_server.script(["hang"])
     m = make(timeout_s=0.2)
     started = time.perf_counter()
-    with pytest.raises(TimeoutError, match=r"0\.2 s") as info:
+    with pytest.raises(CallTimeoutError, match=r"0\.2 s") as info:
         m.complete("hi")
     took = time.perf_counter() - started
     assert 0.15 < took < 1.0

@@ -442,8 +442,8 @@ def test_normalized_exact_and_contains_compare_numbers_as_numbers(output, expect
 
 
 def test_strategies_and_scorers_share_the_normalizer():
-    from orchestra_lab.strategies import normalize_answer
     from orchestra_lab._answer_key import AnswerKey, _matches  # how simulated judges tell a right answer
+    from orchestra_lab.strategies import normalize_answer
 
     for answer, expected in [("42.0", 42), ("₹1,00,000", 100000), ("Order status.", "order_status"), ("(b)", "B")]:
         assert _matches(answer, AnswerKey("q", expected)) is True

@@ -1,12 +1,15 @@
-"""What the HTTP providers share: one httpx client per event loop, the POST, error mapping, usage and cost.
+"""What the HTTP providers share: the httpx clients, the POST, error mapping, usage and cost.
 
-Failures become typed errors (:mod:`orchestra_lab.errors`): 401/403 -> AuthError, 429 -> RateLimitError (with
-``Retry-After``), 408 and timeouts -> TimeoutError, 5xx and broken connections -> ServerError, other 4xx ->
-BadRequestError, an unreadable body -> BadResponseError. Messages carry at most a short, redacted snippet of the
-body and never a header.
+Failures become typed errors (:mod:`orchestra_lab.errors`, mapped in :mod:`._failures`): 401/403 -> AuthError,
+429 -> RateLimitError (with the provider's wait hint) or QuotaExceededError, 408 and timeouts -> CallTimeoutError,
+5xx and broken connections -> ServerError, other 4xx -> BadRequestError, an unreadable or oversized body ->
+BadResponseError. Messages carry at most a short, redacted snippet of the body and never a header.
 
->>> retry_after_seconds({"retry-after": "2"})
-2.0
+The key travels as a :class:`~orchestra_lab._secrets.Secret` (masked in every repr, so in traceback locals too)
+until httpx builds the request.
+
+>>> body_snippet('{"error": {"message": "Invalid   model"}}')
+'Invalid model'
 """
 
 from __future__ import annotations
@@ -15,30 +18,31 @@ import abc
 import asyncio
 import atexit
 import contextlib
-import datetime
-import email.utils
 import json
-import math
 import os
 import re
 import time
 import weakref
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from .. import errors
-from .._secrets import Secret, redact, resolve_key
-from ..pricing import Price, cost_usd
+from .._capabilities import supported_request
+from .._secrets import Secret, redact, resolve_key, reveal_headers
+from ..pricing import Price, cost_usd, price_of
 from ..types import Request, Response, Usage, estimate_tokens
+from ._failures import classify, wait_hint
 from .base import Model
 
 SNIPPET_CHARS = 200
+DEFAULT_MAX_RESPONSE_BYTES = 8_000_000
+Headers = Mapping[str, "str | Secret"]
 
-# -- one client per event loop ---------------------------------------------------------------------------------
+# -- one client per event loop (and per injected transport) ----------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -49,42 +53,52 @@ class _LoopClient:
     ]  # held so the loop's shutdown_asyncgens() can close the client (see _close_at_exit)
 
 
-_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = weakref.WeakKeyDictionary()
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[httpx.AsyncBaseTransport | None, _LoopClient]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-async def http_client() -> httpx.AsyncClient:
-    """The httpx client of the running event loop (made on first use; a client never crosses loops).
+async def http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The httpx client of the running event loop for ``transport`` (None: the network), made on first use.
 
-    ``asyncio.run`` closes it when its loop ends; a loop closed without ``shutdown_asyncgens()`` keeps it.
+    A client never crosses loops; ``asyncio.run`` closes it when its loop ends (a loop closed without
+    ``shutdown_asyncgens()`` keeps it).
     """
     loop = asyncio.get_running_loop()
-    entry = _CLIENTS.get(loop)
+    clients = _CLIENTS.setdefault(loop, {})
+    entry = clients.get(transport)
     if entry is None or entry.client.is_closed:
-        client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-        closer = _close_at_exit(loop, client)
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20), transport=transport
+        )
+        closer = _close_at_exit(loop, transport, client)
         await closer.__anext__()  # registers the generator with the loop's asyncgen hooks
         entry = _LoopClient(client, closer)
-        _CLIENTS[loop] = entry
+        clients[transport] = entry
     return entry.client
 
 
-async def _close_at_exit(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+async def _close_at_exit(
+    loop: asyncio.AbstractEventLoop, transport: httpx.AsyncBaseTransport | None, client: httpx.AsyncClient
+) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
-        entry = _CLIENTS.get(loop)
+        clients = _CLIENTS.get(loop, {})
+        entry = clients.get(transport)
         if entry is not None and entry.client is client:
-            del _CLIENTS[loop]
+            del clients[transport]
         await client.aclose()
 
 
 @atexit.register
 def _close_clients() -> None:
     """Close the clients of loops still open at exit (the sync API's private loop, a notebook's loop)."""
-    for loop, entry in list(_CLIENTS.items()):
-        if not loop.is_closed() and not loop.is_running():
-            with contextlib.suppress(RuntimeError):  # a loop in a state we cannot run it in: leave it to the OS
-                loop.run_until_complete(entry.closer.aclose())
+    for loop, clients in list(_CLIENTS.items()):
+        for entry in list(clients.values()):
+            if not loop.is_closed() and not loop.is_running():
+                with contextlib.suppress(RuntimeError):  # a loop in a state we cannot run it in: leave it to the OS
+                    loop.run_until_complete(entry.closer.aclose())
 
 
 # -- the POST --------------------------------------------------------------------------------------------------
@@ -99,20 +113,44 @@ class HttpReply:
     latency_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class _RawReply:
+    """An answer read in full (within the size cap): status, reason, headers and body bytes (not in the repr: a
+    careless server may echo the key, and traceback locals show reprs)."""
+
+    status: int
+    reason: str
+    headers: httpx.Headers = field(repr=False)
+    content: bytes = field(repr=False)
+    encoding: str = "utf-8"
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding, errors="replace")
+
+
+class _TooLarge(Exception):
+    """The body went past the size cap."""
+
+
 async def post_json(
     url: str,
     body: Mapping[str, Any],
     *,
-    headers: Mapping[str, str],
+    headers: Headers,
     timeout_s: float,
     provider: str,
     model: str,
+    client: httpx.AsyncClient | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> HttpReply:
     """POST ``body`` as JSON and return the parsed JSON answer; any failure raises a typed ModelError.
 
-    ``timeout_s`` bounds the whole call (connect, send, wait, read).
+    ``timeout_s`` bounds the whole call (connect, send, wait, read). ``client`` is used as given, else the loop's
+    client for ``transport``. A body larger than ``max_response_bytes`` is not read past the cap.
     """
-    client = await http_client()
+    client = client or await http_client(transport)
     who = f"{provider} {model}"
     started = time.perf_counter()
 
@@ -121,11 +159,17 @@ async def post_json(
 
     common = {"provider": provider, "model": model}
     try:
-        response = await asyncio.wait_for(
-            client.post(url, json=dict(body), headers=dict(headers), timeout=timeout_s), timeout_s
-        )
+        raw = await asyncio.wait_for(_exchange(client, url, body, headers, timeout_s, max_response_bytes), timeout_s)
     except (httpx.TimeoutException, asyncio.TimeoutError):
-        raise errors.TimeoutError(f"{who}: no answer within {timeout_s:g} s", latency_s=elapsed(), **common) from None
+        raise errors.CallTimeoutError(
+            f"{who}: no answer within {timeout_s:g} s", latency_s=elapsed(), **common
+        ) from None
+    except _TooLarge:
+        raise errors.BadResponseError(
+            f"{who}: the answer is larger than max_response_bytes={max_response_bytes:,}; not read further",
+            latency_s=elapsed(),
+            **common,
+        ) from None
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as err:
         raise errors.BadRequestError(
             f"{who}: cannot send to {url!r} ({err}); check base_url", latency_s=elapsed(), **common
@@ -135,10 +179,34 @@ async def post_json(
             f"{who}: connection to {_origin(url)} failed ({type(err).__name__}: {err})", latency_s=elapsed(), **common
         ) from None
     latency = elapsed()
-    status = response.status_code
-    if not 200 <= status < 300:
-        raise _status_error(response, who, latency, common)
-    return HttpReply(status, _json_object(response, who, latency, common), latency)
+    if not 200 <= raw.status < 300:
+        raise _status_error(raw, who, latency, common)
+    return HttpReply(raw.status, _json_object(raw, who, latency, common), latency)
+
+
+async def _exchange(
+    client: httpx.AsyncClient,
+    url: str,
+    body: Mapping[str, Any],
+    headers: Headers,
+    timeout_s: float,
+    max_bytes: int,
+) -> _RawReply:
+    """Send the request (the key revealed only here, inside httpx's call) and read the body up to ``max_bytes``."""
+    async with client.stream(
+        "POST", url, json=dict(body), headers=reveal_headers(headers), timeout=timeout_s
+    ) as response:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _TooLarge
+        content = bytearray()
+        async for chunk in response.aiter_bytes():  # decoded (gzip...): the cap bounds what we hold
+            content += chunk
+            if len(content) > max_bytes:
+                raise _TooLarge
+        return _RawReply(
+            response.status_code, response.reason_phrase, response.headers, bytes(content), response.encoding or "utf-8"
+        )
 
 
 def checked_timeout(timeout_s: float) -> float:
@@ -153,44 +221,33 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def error_class(status: int) -> type[errors.ModelError]:
-    """The error type a non-2xx HTTP status maps to.
-
-    >>> [error_class(s).__name__ for s in (401, 429, 408, 529, 422)]
-    ['AuthError', 'RateLimitError', 'TimeoutError', 'ServerError', 'BadRequestError']
-    """
-    if status in (401, 403):
-        return errors.AuthError
-    if status == 429:
-        return errors.RateLimitError
-    if status == 408:
-        return errors.TimeoutError
-    if status >= 500:
-        return errors.ServerError
-    if 400 <= status < 500:
-        return errors.BadRequestError
-    return errors.BadResponseError
-
-
-def _status_error(response: httpx.Response, who: str, latency: float, common: dict[str, str]) -> errors.ModelError:
-    status = response.status_code
-    message = f"{who}: HTTP {status} {response.reason_phrase}".rstrip() + f": {body_snippet(response.text)}"
-    cls = error_class(status)
-    if cls is errors.RateLimitError:
-        return errors.RateLimitError(
-            message, retry_after=retry_after_seconds(response.headers), status=status, latency_s=latency, **common
-        )
+def _status_error(raw: _RawReply, who: str, latency: float, common: dict[str, str]) -> errors.ModelError:
+    status = raw.status
+    body = _json_or_none(raw.content)
+    message = f"{who}: HTTP {status} {raw.reason}".rstrip() + f": {body_snippet(raw.text)}"
+    cls = classify(status, body)
+    if cls is errors.QuotaExceededError:
+        message += " -- out of quota or credit: check the account's billing and plan limits (not retried)"
+    if issubclass(cls, errors.RateLimitError):
+        return cls(message, retry_after=wait_hint(raw.headers, body), status=status, latency_s=latency, **common)
     return cls(message, status=status, latency_s=latency, **common)
 
 
-def _json_object(response: httpx.Response, who: str, latency: float, common: dict[str, str]) -> dict[str, Any]:
-    status = response.status_code
+def _json_or_none(content: bytes) -> Any:
     try:
-        data = json.loads(response.content)
+        return json.loads(content)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return None
+
+
+def _json_object(raw: _RawReply, who: str, latency: float, common: dict[str, str]) -> dict[str, Any]:
+    status = raw.status
+    try:
+        data = json.loads(raw.content)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+        kind = raw.headers.get("content-type", "no content type").split(";")[0]
         raise errors.BadResponseError(
-            f"{who}: HTTP {status} with a body that is not JSON ({kind}): {body_snippet(response.text)}",
+            f"{who}: HTTP {status} with a body that is not JSON ({kind}): {body_snippet(raw.text)}",
             status=status,
             latency_s=latency,
             **common,
@@ -227,41 +284,6 @@ def body_snippet(text: str) -> str:
         text = _TAG.sub(" ", text)
     flat = " ".join(redact(text).split())
     return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…"
-
-
-def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` (delta-seconds or HTTP-date); None if absent.
-
-    >>> retry_after_seconds({"retry-after-ms": "1500"})
-    1.5
-    >>> retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480.0)
-    10.0
-    """
-    lowered = {k.lower(): v for k, v in headers.items()}
-    millis = _finite(lowered.get("retry-after-ms"))
-    if millis is not None:
-        return max(0.0, millis / 1000)
-    value = lowered.get("retry-after")
-    if not value:
-        return None
-    seconds = _finite(value)
-    if seconds is not None:
-        return max(0.0, seconds)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # an HTTP-date is always GMT
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _finite(value: str | None) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def dig(data: Any, *path: str | int) -> Any:
@@ -306,10 +328,10 @@ class MalformedAnswer(Exception):
 
 @dataclass(frozen=True, slots=True)
 class HttpCall:
-    """What to send: the URL, the provider's own headers (auth, version) and the JSON body."""
+    """What to send: the URL, the provider's own headers (auth, version; the key as a Secret) and the JSON body."""
 
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str | Secret]
     body: dict[str, Any]
 
 
@@ -326,10 +348,14 @@ class HttpModel(Model):
     """Base of the HTTP providers: key lookup at call time, the POST, usage (reported or estimated) and cost.
 
     Subclasses set ``provider`` and implement :meth:`_http_call`, :meth:`_answer` and :meth:`_usage`; their
-    constructors store ``model``, ``base_url``, ``api_key_env``, ``name``, ``price``, ``timeout_s`` and ``headers``
-    (only the *name* of the key's environment variable is kept, so ``repr`` never shows a key). The key is read
-    from the environment or Colab secrets at the first call, then kept by the model (a changed environment
-    variable is picked up).
+    constructors store ``model``, ``base_url``, ``api_key_env``, ``name``, ``price``, ``timeout_s``, ``headers``,
+    ``client``, ``transport`` and ``max_response_bytes`` (only the *name* of the key's environment variable is
+    kept, so ``repr`` never shows a key). The key is read from the environment or Colab secrets at the first call,
+    then kept by the model (a changed environment variable is picked up). Params the model does not accept
+    (see :mod:`orchestra_lab._capabilities`) are left out of the request, with a one-time warning.
+
+    ``client=`` (an ``httpx.AsyncClient``) or ``transport=`` (e.g. ``httpx.MockTransport``) replace the network,
+    the httpx way; by default each event loop has one shared client.
     """
 
     source = "live"
@@ -339,12 +365,28 @@ class HttpModel(Model):
     price: Price | None
     timeout_s: float
     headers: Mapping[str, str] | None
+    client: httpx.AsyncClient | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     fallback_key_envs: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     _resolved_key: tuple[tuple[str, ...], Secret] | None = None  # (the variables it was looked up in, the key)
 
     @property
     def requested_model(self) -> str:
         return self.model
+
+    def _connect(
+        self,
+        client: httpx.AsyncClient | None,
+        transport: httpx.AsyncBaseTransport | None,
+        max_response_bytes: int,
+    ) -> None:
+        """Store how to reach the server (constructors call this)."""
+        if not (isinstance(max_response_bytes, int) and max_response_bytes > 0):
+            raise ValueError(f"max_response_bytes: {max_response_bytes!r} is not a positive number of bytes")
+        self.client = client
+        self.transport = transport
+        self.max_response_bytes = max_response_bytes
 
     @abc.abstractmethod
     def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
@@ -355,8 +397,12 @@ class HttpModel(Model):
         """Read the answer; raise MalformedAnswer (or let KeyError/IndexError/TypeError out) when it is missing."""
 
     @abc.abstractmethod
-    def _usage(self, body: dict[str, Any]) -> tuple[int | None, int | None]:
-        """Provider-reported (input, output) tokens; None for any count it did not report."""
+    def _usage(self, body: dict[str, Any]) -> Usage:
+        """Provider-reported usage; None for any count it did not report."""
+
+    def _supported(self, request: Request) -> Request:
+        """``request`` without the params this model rejects."""
+        return supported_request(self.provider, self.model, request)
 
     def _key_envs(self) -> tuple[str, ...]:
         if not self.api_key_env:
@@ -387,13 +433,24 @@ class HttpModel(Model):
             model=self.model,
         )
 
-    def _cost(self, usage: Usage) -> float:
+    def _cost(self, usage: Usage, body: dict[str, Any]) -> float:
+        cache = {"cached_input_tokens": usage.cached_input_tokens, "cache_write_tokens": usage.cache_write_tokens}
         if self.price is not None:
-            return self.price.cost(usage.input_tokens, usage.output_tokens)
-        return cost_usd(self.model, usage.input_tokens, usage.output_tokens)
+            listed = self.price.cost(usage.input_tokens, usage.output_tokens, **cache)
+        else:
+            listed = cost_usd(self.model, usage.input_tokens, usage.output_tokens, **cache)
+        return listed + self._surcharge_usd(body)
+
+    def _surcharge_usd(self, body: dict[str, Any]) -> float:
+        """What the answer costs beyond its usage at list rates (e.g. Anthropic's 1-hour cache writes)."""
+        return 0.0
+
+    def _effective_price(self) -> Price | None:
+        """The model's price: its own, else the price table's (None when unknown)."""
+        return self.price if self.price is not None else price_of(self.model)
 
     async def _acomplete(self, request: Request) -> Response:
-        call = self._http_call(request, self._api_key())
+        call = self._http_call(self._supported(request), self._api_key())
         reply = await post_json(
             call.url,
             call.body,
@@ -401,6 +458,9 @@ class HttpModel(Model):
             timeout_s=self.timeout_s,
             provider=self.provider,
             model=self.model,
+            client=self.client,
+            transport=self.transport,
+            max_response_bytes=self.max_response_bytes,
         )
         reported = self._usage(reply.body)
         try:
@@ -415,19 +475,17 @@ class HttpModel(Model):
             provider=self.provider,
             source=self.source,
             usage=usage,
-            cost_usd=self._cost(usage),
+            cost_usd=self._cost(usage, reply.body),
             latency_s=reply.latency_s,
             raw=reply.body,
             meta={"http_status": reply.status, "finish_reason": answer.finish_reason},
         )
 
-    def _malformed(
-        self, reply: HttpReply, err: Exception, reported: tuple[int | None, int | None]
-    ) -> errors.BadResponseError:
+    def _malformed(self, reply: HttpReply, err: Exception, reported: Usage) -> errors.BadResponseError:
         what = (
             str(err) if isinstance(err, MalformedAnswer) else f"unexpected response shape ({type(err).__name__}: {err})"
         )
-        usage = Usage(*reported) if reported != (None, None) else None
+        usage = reported if (reported.input_tokens, reported.output_tokens) != (None, None) else None
         return errors.BadResponseError(
             f"{self.provider} {self.model}: HTTP {reply.status}: {what}",
             provider=self.provider,
@@ -435,17 +493,16 @@ class HttpModel(Model):
             status=reply.status,
             latency_s=reply.latency_s,
             usage=usage,
-            cost_usd=None if usage is None else self._cost(usage),  # tokens were billed though unusable
+            cost_usd=None if usage is None else self._cost(usage, reply.body),  # billed though unusable
         )
 
 
-def _usage_or_estimate(reported: tuple[int | None, int | None], request: Request, text: str) -> Usage:
+def _usage_or_estimate(reported: Usage, request: Request, text: str) -> Usage:
     """The reported usage; counts the provider left out are estimated and the usage flagged ``estimated``."""
-    input_tokens, output_tokens = reported
-    if input_tokens is not None and output_tokens is not None:
-        return Usage(input_tokens, output_tokens)
+    if reported.input_tokens is not None and reported.output_tokens is not None:
+        return reported
+    input_tokens = reported.input_tokens
     if input_tokens is None:
         input_tokens = sum(estimate_tokens(m.content) for m in request.messages)
-    if output_tokens is None:
-        output_tokens = estimate_tokens(text)
-    return Usage(input_tokens, output_tokens, estimated=True)
+    output_tokens = reported.output_tokens if reported.output_tokens is not None else estimate_tokens(text)
+    return replace(reported, input_tokens=input_tokens, output_tokens=output_tokens, estimated=True)

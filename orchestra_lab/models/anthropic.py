@@ -11,11 +11,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
+from .._capabilities import supported_request
 from .._secrets import Secret
 from ..pricing import Price
-from ..types import Request
-from ._http import Answer, HttpCall, HttpModel, MalformedAnswer, checked_timeout, dig, token_count, translate_params
+from ..types import Request, Usage
+from ._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Answer,
+    HttpCall,
+    HttpModel,
+    MalformedAnswer,
+    checked_timeout,
+    dig,
+    token_count,
+    translate_params,
+)
 
+__all__ = ["Anthropic"]
+
+_HOUR_WRITE_MULTIPLIER = 2.0  # 1-hour cache writes bill 2x the input price on every Claude model (pricing page)
 # Request params renamed to the Messages API's fields; seed is not supported there and is left out.
 _PARAM_NAMES: dict[str, str | None] = {"stop": "stop_sequences", "seed": None}
 
@@ -25,7 +41,9 @@ class Anthropic(HttpModel):
 
     System messages go to the top-level ``system`` field; ``max_tokens`` (required by the API) is the request's,
     else the constructor's default. The answer is the concatenation of the response's text blocks.
-    Generation params not in :class:`~orchestra_lab.types.Request` (``top_k``...) go in as they are.
+    Generation params not in :class:`~orchestra_lab.types.Request` (``top_k``...) go in as they are, except
+    sampling params the model rejects. Usage: ``input_tokens`` is the total input -- Anthropic's ``input_tokens``
+    plus cache reads and cache writes, each billed at its own rate.
 
     >>> from orchestra_lab import Anthropic
     >>> sonnet = Anthropic("claude-sonnet-4-5", max_tokens=256)
@@ -49,6 +67,9 @@ class Anthropic(HttpModel):
         headers: Mapping[str, str] | None = None,
         max_tokens: int = 1024,
         api_version: str = "2023-06-01",
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.model = model
         self.api_key_env = api_key_env
@@ -59,9 +80,15 @@ class Anthropic(HttpModel):
         self.headers = headers
         self.max_tokens = max_tokens
         self.api_version = api_version
+        self._connect(client, transport, max_response_bytes)
+
+    def _supported(self, request: Request) -> Request:
+        return supported_request(self.provider, self.model, request, api_version=self.api_version)
 
     def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
-        headers = {"anthropic-version": self.api_version} | ({"x-api-key": key.reveal()} if key is not None else {})
+        headers: dict[str, str | Secret] = {"anthropic-version": self.api_version}
+        if key is not None:
+            headers["x-api-key"] = key
         body: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
@@ -81,5 +108,34 @@ class Anthropic(HttpModel):
         served = body.get("model")
         return Answer("".join(texts), served if isinstance(served, str) else None, stop_reason)
 
-    def _usage(self, body: dict[str, Any]) -> tuple[int | None, int | None]:
-        return token_count(dig(body, "usage", "input_tokens")), token_count(dig(body, "usage", "output_tokens"))
+    def _usage(self, body: dict[str, Any]) -> Usage:
+        return messages_usage(body)
+
+    def _surcharge_usd(self, body: dict[str, Any]) -> float:
+        """1-hour cache writes cost 2x input, not the 5-minute rate (1.25x) they were counted at in the usage."""
+        hour_writes = token_count(dig(body, "usage", "cache_creation", "ephemeral_1h_input_tokens")) or 0
+        price = self._effective_price()
+        if not hour_writes or price is None:
+            return 0.0
+        five_minute_rate = price.input_per_1m if price.cache_write_per_1m is None else price.cache_write_per_1m
+        return hour_writes * (_HOUR_WRITE_MULTIPLIER * price.input_per_1m - five_minute_rate) / 1e6
+
+
+def messages_usage(body: dict[str, Any]) -> Usage:
+    """Usage of a Messages API answer; Anthropic's ``input_tokens`` leaves out cache reads and writes: we add them.
+
+    >>> u = messages_usage({"usage": {"input_tokens": 12, "cache_read_input_tokens": 9000, "output_tokens": 50}})
+    >>> u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens
+    (9012, 9000, 0, 50)
+    """
+    usage = body.get("usage")
+    uncached = token_count(dig(usage, "input_tokens"))
+    read = token_count(dig(usage, "cache_read_input_tokens"))
+    written = token_count(dig(usage, "cache_creation_input_tokens"))
+    cache_reported = read is not None or written is not None
+    return Usage(
+        None if uncached is None else uncached + (read or 0) + (written or 0),
+        token_count(dig(usage, "output_tokens")),
+        cached_input_tokens=(read or 0) if cache_reported else None,
+        cache_write_tokens=(written or 0) if cache_reported else None,
+    )

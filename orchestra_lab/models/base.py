@@ -21,8 +21,7 @@ from typing import Any, ClassVar
 from .._introspect import config_of, init_params
 from .._sync import run_sync
 from ..calllog.context import Span, enter_span, exit_span, record_call, wall_clock
-from ..errors import ModelError
-from ..errors import TimeoutError as CallTimeoutError
+from ..errors import CallTimeoutError, ModelError
 from ..runtime._guards import active_guards, deadline_of, is_timeout_cancel
 from ..types import Request, Response, Usage, as_request
 

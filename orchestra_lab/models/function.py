@@ -67,8 +67,8 @@ class FunctionModel(Model):
         """A copy of ``response`` with what ``fn`` left unset filled in: cost, provider, source, usage, model names.
 
         >>> done = FunctionModel(str.upper, cost_per_call=0.5)._completed(Response("HI", requested_model=""))
-        >>> done.cost_usd, done.provider, done.source, done.usage, done.served_model
-        (0.5, 'function', 'function', Usage(input_tokens=0, output_tokens=0, estimated=False), 'upper')
+        >>> done.cost_usd, done.provider, done.source, done.served_model, done.usage == Usage(0, 0)
+        (0.5, 'function', 'function', 'upper', True)
         """
         unset = Response("", requested_model="")  # the defaults of every field fn may leave out
         usage = response.usage

@@ -11,12 +11,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import httpx
+
 from .._secrets import Secret
 from ..pricing import Price
-from ..types import Request
-from ._http import Answer, HttpCall, HttpModel, MalformedAnswer, checked_timeout, dig, token_count, translate_params
+from ..types import Request, Usage
+from ._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Answer,
+    HttpCall,
+    HttpModel,
+    MalformedAnswer,
+    checked_timeout,
+    dig,
+    token_count,
+    translate_params,
+)
+
+__all__ = ["Gemini"]
 
 _PARAM_NAMES: dict[str, str | None] = {"max_tokens": "maxOutputTokens", "top_p": "topP", "stop": "stopSequences"}
+# Request fields that live at the top level of generateContent, not in generationConfig (both JSON spellings).
+_TOP_LEVEL = frozenset(
+    {"safetySettings", "tools", "toolConfig", "cachedContent", "systemInstruction", "labels"}
+    | {"safety_settings", "tool_config", "cached_content", "system_instruction"}
+)
 _ROLES = {"user": "user", "assistant": "model"}
 
 
@@ -24,8 +43,9 @@ class Gemini(HttpModel):
     """A Gemini model over ``generateContent``.
 
     The key comes from ``GEMINI_API_KEY``, else ``GOOGLE_API_KEY``. System messages become ``systemInstruction``;
-    generation params (and any extra ones, e.g. ``responseMimeType``) go in ``generationConfig``. Output tokens
-    include thinking tokens, which are billed as output.
+    request-level fields (``safetySettings``, ``tools``, ``toolConfig``, ``cachedContent``, ``labels``...) go at
+    the top level, other generation params (e.g. ``responseMimeType``) in ``generationConfig``. Output tokens
+    include thinking tokens (billed as output; also in ``reasoning_tokens``); input tokens include cached ones.
 
     >>> from orchestra_lab import Gemini
     >>> flash = Gemini("models/gemini-2.5-flash")
@@ -48,6 +68,9 @@ class Gemini(HttpModel):
         price: Price | None = None,
         timeout_s: float = 60.0,
         headers: Mapping[str, str] | None = None,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.model = model.removeprefix("models/")
         self.api_key_env = api_key_env
@@ -56,9 +79,10 @@ class Gemini(HttpModel):
         self.price = price
         self.timeout_s = checked_timeout(timeout_s)
         self.headers = headers
+        self._connect(client, transport, max_response_bytes)
 
     def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
-        headers = {"x-goog-api-key": key.reveal()} if key is not None else {}
+        headers: dict[str, str | Secret] = {"x-goog-api-key": key} if key is not None else {}
         body: dict[str, Any] = {
             "contents": [
                 {"role": _ROLES[m.role], "parts": [{"text": m.content}]} for m in request.messages if m.role != "system"
@@ -67,7 +91,9 @@ class Gemini(HttpModel):
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
-        config = translate_params(request.params(), _PARAM_NAMES)
+        params = translate_params(request.params(), _PARAM_NAMES)
+        body |= {name: value for name, value in params.items() if name in _TOP_LEVEL}
+        config = {name: value for name, value in params.items() if name not in _TOP_LEVEL}
         if config:
             body["generationConfig"] = config
         return HttpCall(f"{self.base_url}/models/{self.model}:generateContent", headers, body)
@@ -88,10 +114,26 @@ class Gemini(HttpModel):
         served = body.get("modelVersion")
         return Answer("".join(texts), served if isinstance(served, str) else None, finish_reason)
 
-    def _usage(self, body: dict[str, Any]) -> tuple[int | None, int | None]:
-        output = token_count(dig(body, "usageMetadata", "candidatesTokenCount"))
-        thoughts = token_count(dig(body, "usageMetadata", "thoughtsTokenCount")) or 0
-        return (
-            token_count(dig(body, "usageMetadata", "promptTokenCount")),
-            None if output is None else output + thoughts,
-        )
+    def _usage(self, body: dict[str, Any]) -> Usage:
+        return gemini_usage(body)
+
+
+def gemini_usage(body: dict[str, Any]) -> Usage:
+    """Usage of a generateContent answer: thinking tokens are output (even with no answer tokens), tool-use prompt
+    tokens are input, cached tokens are part of the prompt.
+
+    >>> u = gemini_usage({"usageMetadata": {"promptTokenCount": 700, "thoughtsTokenCount": 8191}})
+    >>> u.input_tokens, u.output_tokens, u.reasoning_tokens
+    (700, 8191, 8191)
+    """
+    meta = body.get("usageMetadata")
+    prompt = token_count(dig(meta, "promptTokenCount"))
+    tool_prompt = token_count(dig(meta, "toolUsePromptTokenCount"))
+    answer = token_count(dig(meta, "candidatesTokenCount"))
+    thoughts = token_count(dig(meta, "thoughtsTokenCount"))
+    return Usage(
+        None if prompt is None and tool_prompt is None else (prompt or 0) + (tool_prompt or 0),
+        None if answer is None and thoughts is None else (answer or 0) + (thoughts or 0),
+        cached_input_tokens=token_count(dig(meta, "cachedContentTokenCount")),
+        reasoning_tokens=thoughts,
+    )

@@ -21,10 +21,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from .._secrets import Secret
 from ..pricing import Price
-from ..types import Request
-from ._http import Answer, HttpCall, HttpModel, MalformedAnswer, checked_timeout, dig, token_count, translate_params
+from ..types import Request, Usage
+from ._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Answer,
+    HttpCall,
+    HttpModel,
+    MalformedAnswer,
+    checked_timeout,
+    dig,
+    token_count,
+    translate_params,
+)
+
+__all__ = ["OPENAI_URL", "PRESETS", "OpenAICompatible", "Preset"]
 
 OPENAI_URL = "https://api.openai.com/v1"
 LOCAL_PRICE = Price(0.0, 0.0, "local server", "")
@@ -58,7 +72,10 @@ class OpenAICompatible(HttpModel):
     ``price`` overrides the price table for this model (local servers: 0). ``headers`` are added to every
     request (e.g. OpenRouter's ``HTTP-Referer``); never put a key there, name its variable in ``api_key_env``.
     ``max_tokens_field`` is what the server calls the output cap (OpenAI: ``max_completion_tokens``).
-    Generation params not in :class:`~orchestra_lab.types.Request` (``response_format``...) go in as they are.
+    ``client``/``transport`` replace the network and ``max_response_bytes`` caps an answer (see
+    :class:`~orchestra_lab.models._http.HttpModel`). Usage counts cached prompt tokens (billed at the cached rate)
+    and reasoning tokens (billed as output). Generation params not in :class:`~orchestra_lab.types.Request`
+    (``response_format``...) go in as they are, except sampling params the model rejects.
 
     >>> from orchestra_lab import OpenAICompatible
     >>> OpenAICompatible("gpt-4o-mini")  # doctest: +ELLIPSIS
@@ -80,6 +97,9 @@ class OpenAICompatible(HttpModel):
         timeout_s: float = 60.0,
         headers: Mapping[str, str] | None = None,
         max_tokens_field: str = "max_completion_tokens",
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
@@ -89,6 +109,7 @@ class OpenAICompatible(HttpModel):
         self.timeout_s = checked_timeout(timeout_s)
         self.headers = headers
         self.max_tokens_field = max_tokens_field
+        self._connect(client, transport, max_response_bytes)
 
     @classmethod
     def preset(cls, service: str, model: str, **overrides: Any) -> OpenAICompatible:
@@ -151,7 +172,7 @@ class OpenAICompatible(HttpModel):
         return cls.preset("lmstudio", model, **overrides)
 
     def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
-        headers = {"Authorization": f"Bearer {key.reveal()}"} if key is not None else {}
+        headers: dict[str, str | Secret] = {"Authorization": key.prefixed("Bearer ")} if key is not None else {}
         body = {"model": self.model, "messages": [m.as_dict() for m in request.messages]}
         body |= translate_params(request.params(), {"max_tokens": self.max_tokens_field})
         return HttpCall(f"{self.base_url}/chat/completions", headers, body)
@@ -169,8 +190,25 @@ class OpenAICompatible(HttpModel):
         served = body.get("model")
         return Answer(content, served if isinstance(served, str) else None, finish_reason)
 
-    def _usage(self, body: dict[str, Any]) -> tuple[int | None, int | None]:
-        return token_count(dig(body, "usage", "prompt_tokens")), token_count(dig(body, "usage", "completion_tokens"))
+    def _usage(self, body: dict[str, Any]) -> Usage:
+        return chat_usage(body)
+
+
+def chat_usage(body: dict[str, Any]) -> Usage:
+    """Usage of an OpenAI-style answer: cached prompt tokens and reasoning tokens are parts of the totals.
+
+    >>> u = chat_usage({"usage": {"prompt_tokens": 2006, "completion_tokens": 300,
+    ...     "prompt_tokens_details": {"cached_tokens": 1920}, "completion_tokens_details": {"reasoning_tokens": 256}}})
+    >>> u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens
+    (2006, 1920, 300, 256)
+    """
+    usage = body.get("usage")
+    return Usage(
+        token_count(dig(usage, "prompt_tokens")),
+        token_count(dig(usage, "completion_tokens")),
+        cached_input_tokens=token_count(dig(usage, "prompt_tokens_details", "cached_tokens")),
+        reasoning_tokens=token_count(dig(usage, "completion_tokens_details", "reasoning_tokens")),
+    )
 
 
 def _service_label(base_url: str) -> str:

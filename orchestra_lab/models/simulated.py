@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from .._answer_key import AnswerKey, active_key, task_key
 from ..calllog.context import current_span
-from ..errors import BadResponseError, RateLimitError, ServerError, TimeoutError
+from ..errors import BadResponseError, CallTimeoutError, RateLimitError, ServerError
 from ..pricing import Price
 from ..types import Request, Response, Usage, estimate_tokens, render_answer
 from .base import Model
@@ -208,7 +208,7 @@ class SimulatedModel(Model):
             )
         u -= f.server_error
         if u < f.timeout:
-            raise TimeoutError(f"simulated timeout after {f.timeout_s:g}s", latency_s=f.timeout_s, **common)
+            raise CallTimeoutError(f"simulated timeout after {f.timeout_s:g}s", latency_s=f.timeout_s, **common)
         u -= f.timeout
         if u < f.malformed:
             raise BadResponseError(

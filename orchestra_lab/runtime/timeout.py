@@ -1,17 +1,17 @@
 """Per-call timeouts for any model or strategy.
 
 A live call still running after ``timeout_s`` is cancelled; its row says ``error_type="timeout"`` and the caller
-gets :class:`~orchestra_lab.errors.TimeoutError` with ``latency_s = timeout_s``. Models that do not sleep
+gets :class:`~orchestra_lab.errors.CallTimeoutError` with ``latency_s = timeout_s``. Models that do not sleep
 (simulated, replay) time out in *computed time*: a call whose reported latency exceeds ``timeout_s`` fails the
 same way, as it would have live. Wrapped around a strategy, the timeout bounds the strategy's whole call.
 
->>> from orchestra_lab import CallLog, SimulatedModel, TimeoutError
+>>> from orchestra_lab import CallLog, SimulatedModel, CallTimeoutError
 >>> from orchestra_lab.runtime import Timed
 >>> hasty = Timed(SimulatedModel.profile("sim/frontier"), timeout_s=0.5)
 >>> with CallLog() as log:
 ...     try:
 ...         hasty("Write a haiku")
-...     except TimeoutError as err:
+...     except CallTimeoutError as err:
 ...         print(err.latency_s)
 0.5
 >>> log.rows()[0]["status"], log.rows()[0]["error_type"], log.rows()[0]["latency_s"]
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..errors import ModelError, TimeoutError
+from ..errors import CallTimeoutError, ModelError
 from ..models.base import Model
 from ..types import Request, Response
 from ._guards import TIMEOUT_CANCEL_MESSAGE, deadline
@@ -60,7 +60,7 @@ class Timed(Wrapper):
             raise self._error()
         try:
             response = task.result()
-        except TimeoutError as err:  # e.g. a simulated timeout fault: the caller waited timeout_s at most
+        except CallTimeoutError as err:  # e.g. a simulated timeout fault: the caller waited timeout_s at most
             err.latency_s = min(err.latency_s or self.timeout_s, self.timeout_s)
             raise
         except ModelError as err:
@@ -74,8 +74,8 @@ class Timed(Wrapper):
         if latency_s is not None and latency_s > self.timeout_s:
             raise record_refusal(self, request, self._error())
 
-    def _error(self) -> TimeoutError:
-        return TimeoutError(
+    def _error(self) -> CallTimeoutError:
+        return CallTimeoutError(
             f"{self.name}: no answer within the {self.timeout_s:g}s timeout",
             provider=self.provider,
             model=self.requested_model,

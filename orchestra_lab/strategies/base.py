@@ -25,7 +25,7 @@ from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..types import Request, Response, Usage
 
-__all__ = ["Outcome", "Strategy", "call", "call_all", "leaf_label", "render_tree"]
+__all__ = ["Outcome", "Strategy", "call", "call_all", "default_temperature", "leaf_label", "render_tree"]
 
 
 class Strategy(Model):
@@ -136,6 +136,16 @@ async def call_all(calls: Iterable[Awaitable[Outcome]], *, concurrently: bool = 
         if isinstance(result, BaseException):
             raise result
     return list(results)
+
+
+def default_temperature(request: Request) -> float:
+    """The temperature of a strategy's own helper call (a judge, a router model): the caller's, else 0 for a
+    deterministic decision. A default, never forced; a model that rejects the parameter has it dropped.
+
+    >>> default_temperature(Request.of("q")), default_temperature(Request.of("q", temperature=0.7))
+    (0.0, 0.7)
+    """
+    return 0.0 if request.temperature is None else request.temperature
 
 
 def leaf_label(model: Model) -> str:

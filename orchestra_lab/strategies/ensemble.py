@@ -24,7 +24,7 @@ from ..models.base import Model
 from ..runtime._wrapper import runs_in_computed_time
 from ..types import Message, Request, Response, as_request
 from ._judge import parse_pick
-from .base import Strategy, call, call_all
+from .base import Strategy, call, call_all, default_temperature
 
 
 @dataclass(slots=True)
@@ -163,7 +163,9 @@ class BestOfN(Aggregator):
     def judge_request(self, request: Request, answers: list[str]) -> Request:
         candidates = "\n\n".join(f"[{i}] {a}" for i, a in enumerate(answers, 1))
         text = fill(self.prompt, count=str(len(answers)), question=request.prompt, candidates=candidates)
-        return Request.of(text, item_id=request.item_id, metadata=pick_task(answers), temperature=0.0)
+        return Request.of(
+            text, item_id=request.item_id, metadata=pick_task(answers), temperature=default_temperature(request)
+        )
 
     async def aggregate(self, request: Request, ballots: list[Ballot]) -> Verdict:
         answers = [b.response.text for b in ballots]

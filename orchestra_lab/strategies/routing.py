@@ -20,7 +20,7 @@ from .._template import fill, require_slots
 from .._thresholds import SharePick, threshold_for_share
 from ..models.base import Model
 from ..types import Request, Response, as_request
-from .base import Strategy, call
+from .base import Strategy, call, default_temperature
 from .embeddings import Embedder, embed_texts
 from .predicates import Predicate
 
@@ -338,7 +338,12 @@ class LLMRouter(Router):
         """What the router model is asked: the menu and the prompt, with only the route names as metadata."""
         menu = "\n".join(f"- {n}: {r.description}" if r.description else f"- {n}" for n, r in self._table.items())
         text = fill(self.prompt, menu=menu, prompt=request.prompt)
-        return Request.of(text, item_id=request.item_id, metadata=choice_task(list(self._table)), temperature=0.0)
+        return Request.of(
+            text,
+            item_id=request.item_id,
+            metadata=choice_task(list(self._table)),
+            temperature=default_temperature(request),
+        )
 
     async def choose(self, request: Request) -> Choice:
         outcome = await call(self.router, self.router_request(request))
