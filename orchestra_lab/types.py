@@ -171,17 +171,32 @@ def _message(m: Mapping[str, str] | Message, index: int) -> Message:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token usage of one call; ``estimated`` when the provider reported none and we counted."""
+    """Token usage of one call; ``estimated`` when the provider reported none and we counted.
+
+    Provider prompt caches and reasoning models report more, when they do (``None`` otherwise):
+    ``cached_input_tokens`` (read from a prompt cache; part of ``input_tokens``), ``cache_write_tokens`` (written to
+    a prompt cache; also counted in ``input_tokens``) and ``reasoning_tokens`` (thinking; part of ``output_tokens``).
+
+    >>> total = Usage(100, 40, reasoning_tokens=30) + Usage(10, 5, cached_input_tokens=8)
+    >>> total.input_tokens, total.cached_input_tokens, total.reasoning_tokens, total.cache_write_tokens
+    (110, 8, 30, None)
+    """
 
     input_tokens: int | None = None
     output_tokens: int | None = None
     estimated: bool = False
+    cached_input_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             _add(self.input_tokens, other.input_tokens),
             _add(self.output_tokens, other.output_tokens),
             self.estimated or other.estimated,
+            _add(self.cached_input_tokens, other.cached_input_tokens),
+            _add(self.cache_write_tokens, other.cache_write_tokens),
+            _add(self.reasoning_tokens, other.reasoning_tokens),
         )
 
     @property
