@@ -203,6 +203,22 @@ class Usage:
     def total_tokens(self) -> int | None:
         return _add(self.input_tokens, self.output_tokens)
 
+    def __repr__(self) -> str:
+        """The dataclass repr, the prompt-cache and reasoning counts shown only when reported.
+
+        >>> Usage(3, 4)
+        Usage(input_tokens=3, output_tokens=4, estimated=False)
+        >>> Usage(3, 4, reasoning_tokens=2)
+        Usage(input_tokens=3, output_tokens=4, estimated=False, reasoning_tokens=2)
+        """
+        shown = [f"input_tokens={self.input_tokens!r}", f"output_tokens={self.output_tokens!r}"]
+        shown.append(f"estimated={self.estimated!r}")
+        for name in ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens"):
+            value = getattr(self, name)
+            if value is not None:
+                shown.append(f"{name}={value!r}")
+        return f"Usage({', '.join(shown)})"
+
 
 def _add(a: int | None, b: int | None) -> int | None:
     if a is None:
