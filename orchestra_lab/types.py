@@ -173,9 +173,13 @@ def _message(m: Mapping[str, str] | Message, index: int) -> Message:
 class Usage:
     """Token usage of one call; ``estimated`` when the provider reported none and we counted.
 
-    ``input_tokens`` is the TOTAL input (cached and cache-written tokens included); ``cached_input_tokens`` (read
-    from a prompt cache) and ``cache_write_tokens`` (written to it) are parts of it, ``reasoning_tokens`` (thinking)
-    a part of ``output_tokens``. None: the provider did not say.
+    Provider prompt caches and reasoning models report more, when they do (``None`` otherwise):
+    ``cached_input_tokens`` (read from a prompt cache; part of ``input_tokens``), ``cache_write_tokens`` (written to
+    a prompt cache; also counted in ``input_tokens``) and ``reasoning_tokens`` (thinking; part of ``output_tokens``).
+
+    >>> total = Usage(100, 40, reasoning_tokens=30) + Usage(10, 5, cached_input_tokens=8)
+    >>> total.input_tokens, total.cached_input_tokens, total.reasoning_tokens, total.cache_write_tokens
+    (110, 8, 30, None)
     """
 
     input_tokens: int | None = None
@@ -198,6 +202,22 @@ class Usage:
     @property
     def total_tokens(self) -> int | None:
         return _add(self.input_tokens, self.output_tokens)
+
+    def __repr__(self) -> str:
+        """The dataclass repr, the prompt-cache and reasoning counts shown only when reported.
+
+        >>> Usage(3, 4)
+        Usage(input_tokens=3, output_tokens=4, estimated=False)
+        >>> Usage(3, 4, reasoning_tokens=2)
+        Usage(input_tokens=3, output_tokens=4, estimated=False, reasoning_tokens=2)
+        """
+        shown = [f"input_tokens={self.input_tokens!r}", f"output_tokens={self.output_tokens!r}"]
+        shown.append(f"estimated={self.estimated!r}")
+        for name in ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens"):
+            value = getattr(self, name)
+            if value is not None:
+                shown.append(f"{name}={value!r}")
+        return f"Usage({', '.join(shown)})"
 
 
 def _add(a: int | None, b: int | None) -> int | None:

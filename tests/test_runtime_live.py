@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestra_lab import CallLog, CircuitOpenError, Price, RateLimitError, ServerError, TimeoutError
+from orchestra_lab import CallLog, CallTimeoutError, CircuitOpenError, Price, RateLimitError, ServerError
 from orchestra_lab.runtime import Cached, CircuitBreaker, ResponseCache, Retrying, Timed
 
 openai = pytest.importorskip("orchestra_lab.models.openai")
@@ -34,7 +34,7 @@ def test_retries_honour_the_servers_retry_after(fake_server):
 
 def test_a_hanging_server_times_out_on_the_wall_clock(fake_server):
     fake_server.script(["hang"])
-    with CallLog() as log, pytest.raises(TimeoutError):
+    with CallLog() as log, pytest.raises(CallTimeoutError):
         Timed(local_model(fake_server), timeout_s=0.2)("What is 6 * 7?")
     assert log.rows()[0]["error_type"] == "timeout"
 

@@ -9,7 +9,7 @@ import pytest
 from _ask import aask, ask
 
 from orchestra_lab import CallLog, Faults, Request, SimulatedModel, profiles
-from orchestra_lab.errors import BadResponseError, RateLimitError, ServerError, TimeoutError
+from orchestra_lab.errors import BadResponseError, CallTimeoutError, RateLimitError, ServerError
 from orchestra_lab.experiments.dataset import Item
 
 
@@ -89,7 +89,7 @@ def test_faults_occur_at_the_set_rates():
     results = _run(model, _items(n))
     counts = {
         kind: sum(isinstance(r, kind) for r in results)
-        for kind in (RateLimitError, ServerError, TimeoutError, BadResponseError)
+        for kind in (RateLimitError, ServerError, CallTimeoutError, BadResponseError)
     }
     for kind, rate in zip(counts, faults.values()):
         assert abs(counts[kind] / n - rate) < 0.02, (kind, counts[kind] / n)  # tolerance: 2 points over 4,000 calls

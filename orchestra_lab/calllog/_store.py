@@ -19,6 +19,9 @@ _KINDS = tuple(
     for name in COLUMNS
 )
 _CALL_ID_AT = COLUMNS.index("call_id")
+_PLAIN_AT = tuple(i for i, kind in enumerate(_KINDS) if kind == _PLAIN)
+_FLOAT_AT = tuple(i for i, kind in enumerate(_KINDS) if kind == _FLOAT)
+_CATEGORY_AT = tuple(i for i, kind in enumerate(_KINDS) if kind == _CATEGORY)
 
 
 class RowStore:
@@ -31,15 +34,19 @@ class RowStore:
             self.append(row)
 
     def append(self, record: tuple[Any, ...]) -> None:
-        for column, kind, codes, value in zip(self._columns, _KINDS, self._codes, record):
-            if kind == _CATEGORY:
-                code = codes.get(value)  # type: ignore[union-attr]
-                if code is None:
-                    code = codes[value] = len(codes)  # type: ignore[index]
-                value = code
-            elif kind == _FLOAT and value is None:
-                value = math.nan
-            column.append(value)
+        columns, codes = self._columns, self._codes
+        for i in _PLAIN_AT:
+            columns[i].append(record[i])
+        for i in _FLOAT_AT:
+            value = record[i]
+            columns[i].append(math.nan if value is None else value)
+        for i in _CATEGORY_AT:
+            table = codes[i]
+            value = record[i]
+            code = table.get(value)  # type: ignore[union-attr]
+            if code is None:
+                code = table[value] = len(table)  # type: ignore[index]
+            columns[i].append(code)
 
     def __len__(self) -> int:
         return len(self._columns[0])

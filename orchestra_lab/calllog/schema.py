@@ -1,6 +1,7 @@
 """The call-log schema: one row per call, the same columns for leaf models, strategies and runtime events.
 
-The schema is stable: columns are only ever added at the end. :func:`describe_schema` shows it as a table.
+The schema is stable: columns are only ever added at the end (rows written before a column existed load with its
+default). :func:`describe_schema` shows it as a table.
 
 >>> COLUMNS[:3]
 ('run_id', 'call_id', 'parent_id')
@@ -43,6 +44,16 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("reason", "string", "why the strategy decided so"),
     ("score", "float64", "score of the answer when an experiment scored it"),
     ("prompt", "string", "the last user message of the request (keys redacted)"),
+    ("cached_input_tokens", "Int64", "input tokens read from a provider prompt cache (part of input_tokens)"),
+    ("cache_write_tokens", "Int64", "input tokens written to a provider prompt cache (also in input_tokens)"),
+    ("reasoning_tokens", "Int64", "thinking / reasoning tokens (part of output_tokens)"),
+    (
+        "billing",
+        "category",
+        "known (cost as billed/priced), estimated (tokens estimated) or unknown (a live call abandoned at a timeout "
+        "or cancelled: the provider may still bill it; cost NaN); a strategy row: the worst of its calls; empty in "
+        "rows written before the column existed",
+    ),
 )
 
 COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in SCHEMA)

@@ -8,7 +8,7 @@ such rows count as finished too (their calls were paid for): :meth:`Experiment.f
 next run asks them again. Only an interruption (``KeyboardInterrupt``, cancellation) or the spend cap stops the
 run; an item whose strategy or scorer call the cap refused is not written, so it is asked again on resume.
 A run resumes only with the same dataset, scorer, system prompt, params and seeds, and the same configuration
-(``repr``) for each strategy key it had before; new strategy keys may be added.
+(its fingerprint, functions by name) for each strategy key it had before; new strategy keys may be added.
 
 >>> import tempfile
 >>> from orchestra_lab import SimulatedModel
@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import math
 import os
-import re
 import time
 import uuid
 import warnings
@@ -46,12 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from .._answer_key import using_key
+from .._fingerprint import model_config
 from .._jsonl import cut_torn_tail
 from .._secrets import redact
 from .._sync import run_sync
 from ..calllog import CallLog
-from ..calllog.context import label
-from ..calllog.schema import COLUMNS as CALL_COLUMNS
+from ..calllog.context import scope
+from ..calllog.record import CallRecord
 from ..errors import BudgetExceededError, StrategyError
 from ..models.base import Model
 from ..pricing import usd_to_inr
@@ -152,7 +151,7 @@ class Experiment:
         config = self._config()
         self._task = asyncio.current_task()
         store = _ItemStore(self.run_dir)
-        log = _RunLog(self.run_dir, run_id=self.run_id)
+        log = CallLog(self.run_dir, run_id=self.run_id)
         try:
             _write_config(self.run_dir / RUN_FILE, config)
             every = list(self._jobs())
@@ -167,7 +166,7 @@ class Experiment:
                 state.bar = stack.enter_context(_progress_bar(self.progress, state))
                 await self._work(jobs, store, log, state)
             if state.stopped_by_budget:
-                warnings.warn(_budget_message(state), stacklevel=2)
+                warnings.warn(_budget_message(state, budget), stacklevel=2)
             return Results(store.rows, log.to_frame(), config, self.run_dir)
         finally:
             log.close()
@@ -210,22 +209,19 @@ class Experiment:
         """Ask the strategy, score the answer: the item row (``None`` when the spend cap refused the call)."""
         seed = {} if job.seed is None else {"seed": job.seed}
         request = job.item.to_request(system=self.system, **self.params, **seed)
-        tree = _CallTree()
-        token = _TREE.set(tree)
         try:
-            with label(job.strategy), using_key(job.item.answer_key):
+            with (
+                scope(job.strategy) as calls,
+                using_key(job.item.answer_key),
+            ):  # a judge's calls while scoring are not counted
                 response = await self.strategies[job.strategy].acomplete(request)
         except Exception as err:
             if _refused_by_budget(err):
                 return None
-            tree.latency_s = getattr(err, "latency_s", None)
-            return job.row(tree, output=None, score=0.0, status="error")
-        finally:
-            _TREE.reset(token)  # calls a judge makes while scoring are not part of the strategy's tree
-        tree.latency_s = response.latency_s
-        return await self._scored_row(job, tree, response, log)
+            return job.row(_Outcome(calls, getattr(err, "latency_s", None)), output=None, score=0.0, status="error")
+        return await self._scored_row(job, _Outcome(calls, response.latency_s), response, log)
 
-    async def _scored_row(self, job: _Job, tree: _CallTree, response: Response, log: CallLog) -> dict[str, Any] | None:
+    async def _scored_row(self, job: _Job, tree: _Outcome, response: Response, log: CallLog) -> dict[str, Any] | None:
         output = response.text
         try:
             score = _checked_score(await score_response(self.scorer, response, job.item))
@@ -234,7 +230,7 @@ class Experiment:
                 return None
             return job.row(tree, output=output, score=math.nan, status="score_error", error=err)
         if not math.isnan(score) and tree.root is not None:
-            log.set_score(tree.root["call_id"], score)
+            log.set_score(tree.root.call_id, score)
         return job.row(tree, output=output, score=score, status="ok")
 
     def forget_errors(self) -> int:
@@ -295,7 +291,8 @@ class Experiment:
             "created_at": _now_iso(),
             "library_version": __version__,
             "dataset": {"name": self.dataset.name, "size": len(self.dataset)},
-            "strategies": {key: _stable_repr(model) for key, model in self.strategies.items()},
+            "strategies": {key: model_config(model, code=False) for key, model in self.strategies.items()},
+            "config_format": _CONFIG_FORMAT,
             "scorer": getattr(self.scorer, "name", repr(self.scorer)),
             "repeats": self.repeats,
             "seeds": None if self.seeds == (None,) * self.repeats else list(self.seeds),
@@ -328,12 +325,13 @@ class _Job:
         return (self.strategy, str(self.item.id), self.repeat)
 
     def row(
-        self, tree: _CallTree, *, output: str | None, score: float, status: str, error: Exception | None = None
+        self, tree: _Outcome, *, output: str | None, score: float, status: str, error: Exception | None = None
     ) -> dict[str, Any]:
         """The item row: the item, the answer and score, and cost/latency/calls read off the call tree."""
-        root = tree.root or {}
+        root = tree.root
         item = self.item
-        failed = root.get("status", "ok") != "ok"
+        failed = root is not None and root.status != "ok"
+        cost = tree.cost_usd()
         return {
             "strategy": self.strategy,
             "item_id": str(item.id),
@@ -346,14 +344,14 @@ class _Job:
             "output": None if output is None else redact(output),  # an answer can quote a key
             "score": score,
             "status": status,
-            "error_type": "scorer" if error is not None else root.get("error_type") if failed else None,
-            "error": redact(f"{type(error).__name__}: {error}") if error is not None else root.get("error"),
-            "cost_usd": tree.cost_usd(),
-            "cost_inr": None if tree.cost_usd() is None else usd_to_inr(tree.cost_usd()),
-            "latency_s": root.get("latency_s") if tree.latency_s is None else tree.latency_s,
-            "calls": tree.leaf_calls(),
-            "cache_hits": tree.cache_hits(),
-            "call_id": root.get("call_id"),
+            "error_type": "scorer" if error is not None else root.error_type if failed else None,  # type: ignore[union-attr]
+            "error": redact(f"{type(error).__name__}: {error}") if error is not None else root and root.error,
+            "cost_usd": cost,
+            "cost_inr": None if cost is None else usd_to_inr(cost),
+            "latency_s": (root and root.latency_s) if tree.latency_s is None else tree.latency_s,
+            "calls": tree.calls.leaf_calls,
+            "cache_hits": tree.calls.cache_hits,
+            "call_id": root and root.call_id,
             "finished_at": time.time(),
         }
 
@@ -365,54 +363,24 @@ def _checked_score(value: Any) -> float:
     return score
 
 
-class _CallTree:
-    """The call-log rows recorded while one job ran: its top-level calls and every descendant.
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one job's calls came to: the scope that collected them (see :func:`~orchestra_lab.calllog.context.scope`)
+    and the latency the strategy reported. A strategy makes one top-level call; a wrapper used as the strategy
+    (``Retrying``, ``Cached``...) logs no row of its own, so each of its attempts is top level: the last one is the
+    outcome, the cost is theirs together, and the latency is the one the wrapper reported."""
 
-    A strategy makes one top-level call; a wrapper used as the strategy (``Retrying``, ``Cached``...) logs no row
-    of its own, so each of its attempts is top-level: the last one is the outcome, the cost is theirs together, and
-    the latency is the one the wrapper reported (``latency_s``, set from the response or the error).
-    """
-
-    __slots__ = ("latency_s", "rows")
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.latency_s: float | None = None
-
-    def _tops(self) -> list[dict[str, Any]]:
-        return [row for row in self.rows if row.get("parent_id") is None]
+    calls: CallRecord
+    latency_s: float | None
 
     @property
-    def root(self) -> dict[str, Any] | None:
-        tops = self._tops()
-        return tops[-1] if tops else None
+    def root(self) -> CallRecord | None:
+        return self.calls.last_child
 
     def cost_usd(self) -> float | None:
-        costs = [row.get("cost_usd") for row in self._tops()]
-        return None if not costs or any(c is None for c in costs) else math.fsum(costs)
-
-    def _leaves(self) -> list[dict[str, Any]]:
-        parents = {row.get("parent_id") for row in self.rows}
-        return [row for row in self.rows if row["call_id"] not in parents]
-
-    def leaf_calls(self) -> int:
-        return len(self._leaves())
-
-    def cache_hits(self) -> int:
-        return sum(bool(row.get("cache_hit")) for row in self._leaves())
-
-
-_TREE: contextvars.ContextVar[_CallTree | None] = contextvars.ContextVar("orchestra_lab_job_tree", default=None)
-
-
-class _RunLog(CallLog):
-    """The run's call log; it also hands each row to the job whose call tree it belongs to (by context)."""
-
-    def append(self, record: tuple[Any, ...]) -> None:
-        super().append(record)
-        tree = _TREE.get()
-        if tree is not None:
-            tree.rows.append(dict(zip(CALL_COLUMNS, record)))
+        """The job's cost; ``None`` when it made no call or the cost of one is unknown."""
+        cost = self.calls.cost_usd
+        return None if not self.calls.children or cost is None or math.isnan(cost) else cost
 
 
 class _Interrupted(Exception):
@@ -442,7 +410,14 @@ def _spent_usd(log: CallLog) -> float:
     return float(frame.loc[frame["parent_id"].isna(), "cost_usd"].sum())
 
 
-def _budget_message(state: _RunState) -> str:
+def _budget_message(state: _RunState, budget: Budget | None) -> str:
+    unpriced = sorted(budget.unpriced) if budget is not None else []
+    if unpriced:
+        return (
+            f"price unknown for {', '.join(unpriced)}: the spend cap cannot bound its calls, so they were refused "
+            f"({state.done} of {state.total} strategy x item x repeat finished). Set one with "
+            "ol.set_price(model, ol.Price(input_per_1m=..., output_per_1m=...)) and run again with the same run_id."
+        )
     return (
         f"spend cap reached: {state.done} of {state.total} strategy x item x repeat finished. "
         "Run again with the same run_id and a higher cap (or none) to continue; finished items are not re-run."
@@ -543,7 +518,8 @@ def _write_config(path: Path, config: Mapping[str, Any]) -> None:
 
 def _check_resumable(previous: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:
     """A run resumes only with the setup its rows were made with (so rows stay comparable): the same dataset,
-    scorer, system prompt, params, seeds of the repeats both have, and ``repr`` of each strategy key both have."""
+    scorer, system prompt, params, seeds of the repeats both have, and the configuration of each strategy key both
+    have (:func:`~orchestra_lab._fingerprint.model_config`, functions by name)."""
     now = json.loads(json.dumps(config, default=_json_default))  # compared as run.json stores it
     changes = [
         f"{what} {before!r}, not {after!r}" for what, before, after in _setup_pairs(previous, now) if before != after
@@ -566,9 +542,9 @@ def _setup_pairs(previous: Mapping[str, Any], now: Mapping[str, Any]) -> Iterato
         before, after = _seed_per_repeat(previous), _seed_per_repeat(now)
         common = min(len(before), len(after))  # repeats may be added or left out
         yield "seeds", before[:common], after[:common]
-    for key, before in previous.get("strategies", {}).items():
+    for key, before in _comparable_strategies(previous).items():
         if key in now["strategies"]:
-            yield f"strategy {key!r}", _without_addresses(before), now["strategies"][key]
+            yield f"strategy {key!r}", before, now["strategies"][key]
 
 
 def _seed_per_repeat(config: Mapping[str, Any]) -> list[int | None]:
@@ -576,23 +552,23 @@ def _seed_per_repeat(config: Mapping[str, Any]) -> list[int | None]:
     return list(seeds) if seeds is not None else [None] * int(config.get("repeats", 1))
 
 
-_FUNCTION = re.compile(r"<function (?:[\w<>]+\.)*([\w<>]+) at 0x[0-9a-fA-F]+>")
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# run.json "strategies" hold model_config(code=False): functions compared by name, as a notebook re-run defines
+# them again; earlier versions held repr() (not compared).
+_CONFIG_FORMAT = 2
 
 
-def _without_addresses(text: str) -> str:
-    """``text`` without what changes from one session to the next for the same code: memory addresses, and where
-    a function was defined (``<function test.<locals>.answer at 0x7f...>`` becomes ``<function answer>``).
-
-    >>> _without_addresses("FunctionModel(fn=<function make.<locals>.answer at 0x7f3a>, name='a')")
-    "FunctionModel(fn=<function answer>, name='a')"
-    """
-    return _ADDRESS.sub("", _FUNCTION.sub(r"<function \1>", text))
-
-
-def _stable_repr(model: Model) -> str:
-    """The model's configuration as it is compared when a run resumes."""
-    return _without_addresses(repr(model))
+def _comparable_strategies(previous: Mapping[str, Any]) -> Mapping[str, str]:
+    """The strategy configurations of an earlier ``run.json`` that can be compared with today's: none from a run
+    directory written before they were fingerprinted with :func:`~orchestra_lab._fingerprint.model_config`."""
+    if previous.get("config_format") == _CONFIG_FORMAT:
+        return previous.get("strategies", {})
+    if previous.get("strategies"):
+        warnings.warn(
+            "this run directory was written by an older orchestra_lab: its strategies' configurations cannot be "
+            "checked against today's; resume it only with the same strategies",
+            stacklevel=4,
+        )
+    return {}
 
 
 def _locate_run(run_id: str | None, run_dir: str | Path | None) -> tuple[str, Path]:

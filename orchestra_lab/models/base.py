@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 
 from .._introspect import config_of, init_params
 from .._sync import run_sync
-from ..calllog.context import Span, enter_span, exit_span, record_call, wall_clock
+from ..calllog._guards import CallGuard, active_guards, deadline_of, is_timeout_cancel
+from ..calllog.context import begin_call, end_call
 from ..errors import CallTimeoutError, ModelError
-from ..runtime._guards import active_guards, deadline_of, is_timeout_cancel
-from ..types import Request, Response, Usage, as_request
+from ..types import Request, Response, as_request
 
 
 class _Configured(abc.ABCMeta):
@@ -107,14 +107,12 @@ def _is_configuration(cls: type, name: str) -> bool:
 
 
 async def invoke(model: Model, request: Request) -> Response:
-    """Run ``model._acomplete`` inside a new call span and record its row (success or failure)."""
-    span, span_token, attempt_token = enter_span(model.name, request.item_id)
-    attempt_number = span.attempt
+    """Run ``model._acomplete`` as a new call and record its row (success or failure)."""
+    record, tokens = begin_call(model, request)
     try:
-        started = wall_clock()
         t0 = time.perf_counter()
         guards = active_guards() if model.kind == "model" else ()
-        limit = deadline_of(span)
+        limit = deadline_of(record)
         try:
             for guard in guards:
                 await guard.before_call(model, request)
@@ -127,56 +125,51 @@ async def invoke(model: Model, request: Request) -> Response:
                 err.latency_s = time.perf_counter() - t0
             if limit is not None and err.latency_s > limit:  # a failure slower than the deadline: cut short there
                 err = _timed_out(model, limit, err.latency_s)
-            _record_failure(model, span, request, attempt_number, started, err, err.error_type, "error")
-            for guard in guards:
-                guard.after_call(model, request, err.cost_usd)
+            abandoned = _abandoned(model, err)
+            record.failed(err, err.error_type, latency_s=err.latency_s, abandoned=abandoned)
+            _settle(guards, model, request, math.nan if abandoned else err.cost_usd)
             if err is caught:
                 raise
             raise err from caught
         except (asyncio.CancelledError, KeyboardInterrupt) as err:
-            if limit is not None and is_timeout_cancel(err):
-                _record_failure(model, span, request, attempt_number, started, err, "timeout", "error")
-            else:
-                _record_failure(model, span, request, attempt_number, started, err, "cancelled", "cancelled")
-            for guard in guards:
-                guard.after_call(model, request, math.nan)
+            timed_out = limit is not None and is_timeout_cancel(err)
+            record.failed(
+                err,
+                "timeout" if timed_out else "cancelled",
+                latency_s=time.time() - record.started_at,  # type: ignore[operator]
+                status="error" if timed_out else "cancelled",
+                abandoned=_abandoned(model, err),
+            )
+            _settle(guards, model, request, math.nan)
             raise
         except Exception as err:
-            _record_failure(model, span, request, attempt_number, started, err, type(err).__name__, "error")
-            for guard in guards:
-                guard.after_call(model, request, math.nan)
+            record.failed(err, type(err).__name__, latency_s=time.time() - record.started_at)  # type: ignore[operator]
+            _settle(guards, model, request, math.nan)
             raise
         if response.latency_s is None:
             response.latency_s = time.perf_counter() - t0
-        if model.kind == "strategy":
-            response.cost_usd = span.cost_usd
-            response.usage = Usage(span.input_tokens, span.output_tokens, span.tokens_estimated)
-        response.call_id = span.call_id
-        for guard in guards:
-            guard.after_call(model, request, response.cost_usd)
-        record_call(
-            span,
-            kind="cache" if response.cached and model.kind != "strategy" else model.kind,
-            attempt_number=attempt_number,
-            started_at=started,
-            latency_s=response.latency_s,
-            cost=response.cost_usd,
-            input_tokens=response.usage.input_tokens,
-            output_tokens=response.usage.output_tokens,
-            tokens_estimated=response.usage.estimated,
-            requested_model=model.requested_model,
-            served_model=response.served_model or response.requested_model,
-            provider=response.provider,
-            source=response.source,
-            cache_hit=response.cached,
-            http_status=response.meta.get("http_status"),
-            prompt_hash=request.fingerprint(),
-            prompt=request.prompt,
-            response_text=response.text,
-        )
+        record.succeeded(response)
+        response.call_id = record.call_id
+        _settle(guards, model, request, response.cost_usd)
         return response
     finally:
-        exit_span(span_token, attempt_token)
+        end_call(record, tokens)
+
+
+def _settle(guards: tuple[CallGuard, ...], model: Model, request: Request, cost_usd: float | None) -> None:
+    for guard in guards:
+        guard.after_call(model, request, cost_usd)
+
+
+def _abandoned(model: Model, err: BaseException) -> bool:
+    """Whether a leaf call was given up on by the client while the provider may still finish -- and bill -- it: a
+    live call cancelled, or timed out with no answer from the server. (Simulated and replayed calls run in computed
+    time: their failures cost what the simulator says, 0 when it says nothing.)"""
+    if model.kind != "model" or model.source != "live":
+        return False
+    if isinstance(err, ModelError):
+        return err.error_type == "timeout" and getattr(err, "status", None) is None
+    return True
 
 
 def _timed_out(model: Model, limit: float, latency_s: float) -> CallTimeoutError:
@@ -185,44 +178,4 @@ def _timed_out(model: Model, limit: float, latency_s: float) -> CallTimeoutError
         provider=model.provider,
         model=model.requested_model,
         latency_s=limit,
-    )
-
-
-def _record_failure(
-    model: Model,
-    span: Span,
-    request: Request,
-    attempt_number: int,
-    started: float,
-    err: BaseException,
-    error_type: str,
-    status: str,
-) -> None:
-    is_model_error = isinstance(err, ModelError)
-    usage = getattr(err, "usage", None) or Usage()
-    if model.kind == "strategy":
-        cost: float | None = span.cost_usd
-        usage = Usage(span.input_tokens, span.output_tokens, span.tokens_estimated)
-    else:
-        billed = getattr(err, "cost_usd", None)
-        cost = 0.0 if billed is None else billed
-    record_call(
-        span,
-        kind=model.kind,
-        attempt_number=attempt_number,
-        started_at=started,
-        latency_s=err.latency_s if is_model_error else time.time() - started,
-        cost=cost,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        tokens_estimated=usage.estimated,
-        requested_model=model.requested_model,
-        provider=model.provider,
-        source=model.source,
-        status=status,
-        error_type=error_type,
-        error=str(err) or type(err).__name__,
-        http_status=getattr(err, "status", None),
-        prompt_hash=request.fingerprint(),
-        prompt=request.prompt,
     )

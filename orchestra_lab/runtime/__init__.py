@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# Loaded on first use: models.base imports runtime._guards, so this package must not import models eagerly.
+# Loaded on first use (``import orchestra_lab`` stays light); module paths are relative to this package.
 _EXPORTS = {
     "Budget": "budget",
     "worst_case_cost": "budget",
@@ -37,7 +37,7 @@ _EXPORTS = {
     "Retrying": "retry",
     "Timed": "timeout",
     "Wrapper": "_wrapper",
-    "guarded": "_guards",
+    "guarded": "..calllog._guards",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -46,7 +46,8 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    module = _EXPORTS[name]
+    return getattr(importlib.import_module(module if module.startswith(".") else f".{module}", __name__), name)
 
 
 def __dir__() -> list[str]:

@@ -2,7 +2,8 @@
 
 A wrapper is transparent in the call log: it answers through its inner model's ``acomplete`` without opening a
 span of its own, keeps the inner model's ``name``, ``kind``, ``provider`` and ``source``, and writes a row only for
-an event it produces itself (a cache hit, a refusal) -- with :func:`record_refusal` or ``open_span``/``record_call``.
+an event it produces itself (a cache hit, a refusal) -- with :func:`record_refusal` or
+:func:`~orchestra_lab.calllog.context.calling`, which give it the same call record ``invoke`` uses.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..calllog.context import open_span, record_call, wall_clock
+from ..calllog.context import calling
 from ..errors import ModelError
 from ..models.base import Model
 from ..types import Request, Response, as_request
@@ -85,24 +86,6 @@ def runs_in_computed_time(model: Model) -> bool:
 def record_refusal(model: Model, request: Request, err: ModelError) -> ModelError:
     """Log ``err``, raised by a wrapper without calling ``model``, as a failed row of cost 0; returns ``err``."""
     err.latency_s = 0.0 if err.latency_s is None else err.latency_s
-    with open_span(model.name, request.item_id) as (span, attempt_number):
-        record_call(
-            span,
-            kind=model.kind,
-            attempt_number=attempt_number,
-            started_at=wall_clock(),
-            latency_s=err.latency_s,
-            cost=0.0,
-            input_tokens=None,
-            output_tokens=None,
-            tokens_estimated=False,
-            requested_model=model.requested_model,
-            provider=model.provider,
-            source=model.source,
-            status="error",
-            error_type=err.error_type,
-            error=str(err),
-            prompt_hash=request.fingerprint(),
-            prompt=request.prompt,
-        )
+    with calling(model, request) as record:
+        record.failed(err, err.error_type, latency_s=err.latency_s)
     return err

@@ -5,11 +5,15 @@ A :class:`Budget` is a call guard: inside ``with budget:`` every leaf call first
 ``default_max_tokens`` when the request sets none, priced with the model's price). A call whose worst case does not
 fit in ``cap - spent - reserved`` is refused with :class:`~orchestra_lab.errors.BudgetExceededError`, logged as a
 failed row of cost 0, and the model is not called. When the call ends the reservation is settled with the actual
-cost (nothing for an unbilled failure; the whole reservation when the cost is unknown, e.g. a cancelled call).
+cost (nothing for an unbilled failure), or kept whole when the cost is unknown: a live call abandoned at the
+client's timeout or cancelled (the provider may still finish and bill it; its row says ``cost_usd=NaN``,
+``billing="unknown"``), or one that broke with a non-model error.
 
-The cap holds as long as a call costs no more than its worst case, i.e. its output stays within ``max_tokens``
-(or ``default_max_tokens``): set ``max_tokens`` on requests to live models to make it a guarantee. A call that
-costs more than reserved is still counted, with one warning.
+What the cap guarantees: the provider's bill for the calls made inside ``with budget:`` -- abandoned calls
+included -- stays within the cap, as long as each call costs no more than its worst case, i.e. its output stays
+within ``max_tokens`` (or ``default_max_tokens``) and its prompt within the pessimistic count: set ``max_tokens``
+on requests to live models to make it a guarantee. ``spent`` can overstate the bill (abandoned calls count their
+worst case), never understate it. A call that costs more than reserved is still counted, with one warning.
 
 >>> from orchestra_lab import CallLog, SimulatedModel
 >>> from orchestra_lab.runtime import Budget
@@ -32,10 +36,10 @@ import warnings
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from ..calllog._guards import guarded
 from ..calllog.context import current_span
 from ..errors import BudgetExceededError
 from ..pricing import Price, price_of, usd_inr
-from ._guards import guarded
 from .limits import DEFAULT_MAX_TOKENS
 
 if TYPE_CHECKING:
@@ -51,7 +55,8 @@ class Budget:
 
     ``spent`` and ``remaining`` are in the cap's currency (``spent_usd`` in USD); ``refused`` counts refused calls.
     A model with no known price is refused unless ``allow_unknown=True`` (then its calls are let through and
-    not counted). Thread and task safe; one budget can guard concurrent calls.
+    not counted); ``unpriced`` names the models refused for that reason. Thread and task safe; one budget can
+    guard concurrent calls.
 
     >>> from orchestra_lab import Budget, SimulatedModel
     >>> small = SimulatedModel.profile("sim/small")
@@ -83,6 +88,7 @@ class Budget:
         self.spent_usd = 0.0
         self.refused = 0
         self.calls = 0
+        self.unpriced: set[str] = set()
         self._reserved: dict[str, float] = {}
         self._lock = threading.Lock()
         self._entered: list[AbstractContextManager[object]] = []
@@ -126,6 +132,7 @@ class Budget:
         with self._lock:
             if worst is None and not self.allow_unknown:
                 self.refused += 1
+                self.unpriced.add(model.requested_model)
                 raise BudgetExceededError(
                     f"{model.name}: no price known, so the budget cannot bound this call; set one with "
                     "orchestra_lab.set_price(model, Price(...)) or use Budget(allow_unknown=True)",

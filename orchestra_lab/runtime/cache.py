@@ -15,22 +15,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-import re
 import time
-import types
 import warnings
-import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from .._answer_key import active_key
+from .._fingerprint import model_config
 from .._secrets import redact
-from ..calllog.context import open_span, record_call, wall_clock
+from ..calllog.context import calling
 from ..models.base import Model
 from ..types import Request, Response, Usage
 from ._wrapper import Wrapper, innermost
@@ -114,71 +111,6 @@ class ResponseCache:
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.directory)!r})"
-
-
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-_CONFIGS: weakref.WeakKeyDictionary[Model, str] = weakref.WeakKeyDictionary()
-
-
-def model_config(model: Model) -> str:
-    """``model``'s configuration, its sub-models' included, as text that is the same in every process.
-
-    A rendering of ``get_config()`` where sub-models (config values, or else ``children()``) are rendered the same
-    way, functions by module, qualified name, code and defaults, sets sorted, and memory addresses dropped. Secrets
-    show as ``'***'``. Computed once per model instance (models are treated as immutable once built).
-
-    >>> from orchestra_lab import SimulatedModel
-    >>> from orchestra_lab.strategies import Fallback
-    >>> "seed=1" in model_config(Fallback([SimulatedModel.profile("sim/tiny", seed=1)]))
-    True
-    """
-    try:
-        config = _CONFIGS.get(model)
-    except TypeError:  # an unhashable model (a dataclass with eq=True): rendered at every call
-        return _render_model(model)
-    if config is None:
-        config = _CONFIGS[model] = _render_model(model)
-    return config
-
-
-def _render_model(model: Model) -> str:
-    rendered: set[int] = set()  # ids of the sub-models met in the config
-    args = [f"{name}={_render(value, rendered)}" for name, value in model.get_config().items()]
-    others = [model_config(child) for child in model.children() if id(child) not in rendered]
-    if others:
-        args.append(f"children=[{', '.join(others)}]")
-    return f"{type(model).__name__}({', '.join(args)})"
-
-
-def _render(value: Any, models: set[int]) -> str:
-    """Deterministic text for a config value; adds the id of every model met to ``models``."""
-    if isinstance(value, Model):
-        models.add(id(value))
-        return model_config(value)
-    if isinstance(value, Mapping):
-        items = sorted(f"{_render(k, models)}: {_render(v, models)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_render(v, models) for v in value) + "]"
-    if isinstance(value, (set, frozenset)):  # iteration order changes between processes
-        return "{" + ", ".join(sorted(_render(v, models) for v in value)) + "}"
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = (f"{f.name}={_render(getattr(value, f.name), models)}" for f in dataclasses.fields(value) if f.init)
-        return f"{type(value).__name__}({', '.join(fields)})"
-    if isinstance(value, types.FunctionType):
-        defaults = _render([value.__defaults__, value.__kwdefaults__], models)
-        return f"{value.__module__}.{value.__qualname__}#{_code_digest(value.__code__)}{defaults}"
-    return _ADDRESS.sub("", repr(value))
-
-
-def _code_digest(code: types.CodeType) -> str:
-    """A hash of what a function does: its bytecode, constants (nested functions included) and names."""
-    hasher = hashlib.sha256(code.co_code)
-    for const in code.co_consts:
-        text = _code_digest(const) if isinstance(const, types.CodeType) else _render(const, set())
-        hasher.update(text.encode() + b"\x1f")
-    hasher.update(" ".join(code.co_names).encode())
-    return hasher.hexdigest()[:16]
 
 
 def cache_key_material(model: Model, request: Request) -> dict[str, Any]:
@@ -266,7 +198,7 @@ class Cached(Wrapper):
             return await self.inner.acomplete(request)
         key = cache_key(self.inner, request)
         if self.mode == "use":
-            started, t0 = wall_clock(), time.perf_counter()
+            started, t0 = time.time(), time.perf_counter()
             entry = self.cache.get(key)
             if entry is not None:
                 return self._hit(request, entry, started, time.perf_counter() - t0)
@@ -292,27 +224,10 @@ class Cached(Wrapper):
                 "original_latency_s": entry["latency_s"],
             },
         )
-        with open_span(self.name, request.item_id) as (span, attempt_number):
-            response.call_id = span.call_id
-            record_call(
-                span,
-                kind="cache",
-                attempt_number=attempt_number,
-                started_at=started,
-                latency_s=latency_s,
-                cost=0.0,
-                input_tokens=0,
-                output_tokens=0,
-                tokens_estimated=False,
-                requested_model=self.requested_model,
-                served_model=response.served_model,
-                provider=response.provider,
-                source="cache",
-                cache_hit=True,
-                prompt_hash=request.fingerprint(),
-                prompt=request.prompt,
-                response_text=response.text,
-            )
+        with calling(self, request) as record:
+            record.started_at = started
+            record.succeeded(response)
+            response.call_id = record.call_id
         return response
 
 

@@ -7,7 +7,9 @@ Each attempt is its own row (``attempt`` = 1, 2, ...). The wait before attempt `
 
 The latency the caller sees is the whole sequence: failed attempts + waits + the last attempt. Models that run in
 computed time (simulated, replay) are not waited for on the wall clock -- the wait is only added to the latency --
-unless you pass ``sleep``.
+unless you pass ``sleep``. Inside a deadline (``Timed(Retrying(...))``) each attempt gets what is left of it, and
+an attempt that would start after it is not made: a :class:`~orchestra_lab.errors.CallTimeoutError` is raised instead
+(with ``latency_s`` the deadline), so the log holds the calls that were really made.
 
 >>> from orchestra_lab import CallLog, SimulatedModel
 >>> from orchestra_lab.runtime import Retrying
@@ -23,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 
+from ..calllog._guards import deadline, time_allowed
 from ..calllog.context import attempt
-from ..errors import ModelError, RateLimitError
+from ..errors import CallTimeoutError, ModelError, RateLimitError
 from ..models.base import Model
 from ..types import Request, Response
 from ._wrapper import Wrapper, runs_in_computed_time
@@ -79,12 +83,13 @@ class Retrying(Wrapper):
 
     async def _acomplete(self, request: Request) -> Response:
         sleep = self.sleep or (_no_wait if self._computed_time else asyncio.sleep)
+        allowed = time_allowed()  # a caller's deadline (Timed) for the whole sequence
         elapsed = 0.0  # failed attempts and waits so far
         waited = 0.0
         number = 1
         while True:
             try:
-                with attempt(number):
+                with attempt(number), _within(allowed, elapsed):
                     response = await self.inner.acomplete(request)
             except ModelError as err:
                 elapsed += err.latency_s or 0.0
@@ -92,6 +97,8 @@ class Retrying(Wrapper):
                 if not err.retryable or number == self.max_attempts or waited + wait > self.max_total_wait_s:
                     err.latency_s = elapsed
                     raise
+                if allowed is not None and elapsed + wait >= allowed:
+                    raise self._out_of_time(allowed) from err
                 await sleep(wait)
                 waited += wait
                 elapsed += wait
@@ -100,12 +107,27 @@ class Retrying(Wrapper):
                 response.latency_s = elapsed + (response.latency_s or 0.0)
                 return response
 
+    def _out_of_time(self, allowed: float) -> CallTimeoutError:
+        """The next attempt would start after the caller's deadline: it is not made (no row); the caller waited
+        until the deadline."""
+        return CallTimeoutError(
+            f"{self.name}: no answer within the {allowed:g}s timeout (the next attempt would start after it)",
+            provider=self.provider,
+            model=self.requested_model,
+            latency_s=allowed,
+        )
+
     def delay(self, failures: int, err: ModelError) -> float:
         """Seconds to wait after the ``failures``-th failed attempt ended with ``err``."""
         backoff = min(self.max_delay_s, self.base_delay_s * 2 ** (failures - 1))
         backoff *= 1.0 - self.jitter * self._rng.random()
         retry_after = err.retry_after if isinstance(err, RateLimitError) and err.retry_after is not None else 0.0
         return min(self.max_delay_s, max(retry_after, backoff))
+
+
+def _within(allowed: float | None, elapsed: float) -> AbstractContextManager[None]:
+    """The next attempt's deadline: what is left of the caller's (none without one)."""
+    return nullcontext() if allowed is None else deadline(allowed - elapsed)
 
 
 async def _no_wait(seconds: float) -> None:

@@ -3,7 +3,9 @@
 A live call still running after ``timeout_s`` is cancelled; its row says ``error_type="timeout"`` and the caller
 gets :class:`~orchestra_lab.errors.CallTimeoutError` with ``latency_s = timeout_s``. Models that do not sleep
 (simulated, replay) time out in *computed time*: a call whose reported latency exceeds ``timeout_s`` fails the
-same way, as it would have live. Wrapped around a strategy, the timeout bounds the strategy's whole call.
+same way, as it would have live. Wrapped around a strategy, the timeout bounds the strategy's whole call; wrapped
+around retries, it bounds the whole sequence: each attempt gets what is left of the timeout, and an attempt that
+would start after it is not started (see :class:`~orchestra_lab.runtime.retry.Retrying`).
 
 >>> from orchestra_lab import CallLog, SimulatedModel, CallTimeoutError
 >>> from orchestra_lab.runtime import Timed
@@ -22,11 +24,11 @@ from __future__ import annotations
 
 import asyncio
 
-from ..errors import CallTimeoutError, ModelError
+from ..calllog._guards import TIMEOUT_CANCEL_MESSAGE, deadline
+from ..errors import CallTimeoutError
 from ..models.base import Model
 from ..types import Request, Response
-from ._guards import TIMEOUT_CANCEL_MESSAGE, deadline
-from ._wrapper import Wrapper, record_refusal
+from ._wrapper import Wrapper
 
 
 class Timed(Wrapper):
@@ -59,20 +61,10 @@ class Timed(Wrapper):
                 task.exception()  # retrieved: the timeout is what the caller hears about
             raise self._error()
         try:
-            response = task.result()
+            return task.result()
         except CallTimeoutError as err:  # e.g. a simulated timeout fault: the caller waited timeout_s at most
             err.latency_s = min(err.latency_s or self.timeout_s, self.timeout_s)
             raise
-        except ModelError as err:
-            self._check_in_time(request, err.latency_s)
-            raise
-        self._check_in_time(request, response.latency_s)
-        return response
-
-    def _check_in_time(self, request: Request, latency_s: float | None) -> None:
-        """Computed time through an inner wrapper (e.g. retries): fail if the whole sequence outlasted the timeout."""
-        if latency_s is not None and latency_s > self.timeout_s:
-            raise record_refusal(self, request, self._error())
 
     def _error(self) -> CallTimeoutError:
         return CallTimeoutError(

@@ -9,7 +9,10 @@ Guards tell calls apart by the running span (``current_span()`` is the same in b
 A deadline (:func:`deadline`, used by :class:`~orchestra_lab.runtime.timeout.Timed`) applies to the next call
 opened inside the block: ``invoke`` fails it with a timeout when its reported latency exceeds the deadline (that is
 how simulated models, which do not sleep, time out) and logs a wall-clock timeout as a timeout rather than a
-cancellation.
+cancellation. A wrapper that makes several calls in sequence (retries) reads the deadline with
+:func:`time_allowed` and gives each call what is left of it. Nested deadlines keep the tighter one.
+
+This module sits with the call context, below the models and the runtime wrappers, so both import it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from ..calllog.context import Span, current_span
+from .context import current_span
+from .record import CallRecord
 
 if TYPE_CHECKING:
     from ..models.base import Model
@@ -34,7 +38,7 @@ class CallGuard(Protocol):
 
 
 _GUARDS: contextvars.ContextVar[tuple[CallGuard, ...]] = contextvars.ContextVar("orchestra_lab_guards", default=())
-_DEADLINE: contextvars.ContextVar[tuple[float, Span | None] | None] = contextvars.ContextVar(
+_DEADLINE: contextvars.ContextVar[tuple[float, CallRecord | None] | None] = contextvars.ContextVar(
     "orchestra_lab_deadline", default=None
 )
 
@@ -57,18 +61,26 @@ def guarded(guard: CallGuard) -> Iterator[CallGuard]:
 
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """The next call opened inside the block (not the calls it makes) must take at most ``seconds``."""
-    token = _DEADLINE.set((seconds, current_span()))
+    """The next call opened inside the block (not the calls it makes) must take at most ``seconds`` (or less, when
+    an outer deadline on the same call leaves less)."""
+    outer = time_allowed()
+    token = _DEADLINE.set((seconds if outer is None else min(seconds, outer), current_span()))
     try:
         yield
     finally:
         _DEADLINE.reset(token)
 
 
-def deadline_of(span: Span) -> float | None:
-    """The deadline of the call ``span`` is running, if a :func:`deadline` block opened it."""
+def deadline_of(record: CallRecord) -> float | None:
+    """The deadline of the call ``record`` is running, if a :func:`deadline` block opened it."""
     value = _DEADLINE.get()
-    return value[0] if value is not None and value[1] is span.parent else None
+    return value[0] if value is not None and value[1] is record.parent else None
+
+
+def time_allowed() -> float | None:
+    """The deadline a call opened here now would get (``None``: none)."""
+    value = _DEADLINE.get()
+    return value[0] if value is not None and value[1] is current_span() else None
 
 
 def is_timeout_cancel(err: BaseException) -> bool:
