@@ -87,6 +87,15 @@ def test_weighted_vote_by_position_and_name() -> None:
         WeightedVote([1, -1])
 
 
+def test_weighted_vote_sees_float_sums_that_tie_as_a_tie() -> None:
+    members = [fixed("B", "a"), fixed("A", "b"), fixed("A", "c")]  # 0.3 vs 0.1 + 0.2 = 0.30000000000000004
+    with CallLog() as log:
+        r = Ensemble(members, WeightedVote([0.3, 0.1, 0.2])).complete("q")
+    assert r.text == "B" and r.served_model == "a"  # the documented tie rule: the earliest member
+    assert "tie between 2 answers broken by the earliest member (#1)" in strategy_row(log).reason
+    assert Ensemble(members, WeightedVote([0.3, 0.1, 0.2000001]))("q").text == "A"  # a real difference still wins
+
+
 def test_self_consistency_samples_with_distinct_seeds() -> None:
     seen: list[tuple[int | None, float | None]] = []
 

@@ -4,8 +4,9 @@ Members run concurrently; a failed member is left out of the combination (its ro
 row's reason names it), but a refusal by the spend cap stops the ensemble (it is raised, not voted around).
 Latency = the slowest member + the aggregation step (a judge, MoA layers).
 
-**Tie-break rule** (all votes): among answers with the same top vote, the one given by the earliest member in the
-ensemble's order wins, and the reason says a tie was broken.
+**Tie-break rule** (all votes): among answers with the same top vote (weights summed as floats are the same when
+equal to a relative 1e-9), the one given by the earliest member in the ensemble's order wins, and the reason says a
+tie was broken.
 """
 
 from __future__ import annotations
@@ -108,8 +109,12 @@ class WeightedVote(MajorityVote):
         return f"WeightedVote({self.weights!r})"
 
 
+TIE_TOLERANCE = 1e-9  # relative: vote totals this close are tied (0.1 + 0.2 and 0.3 are the same weight)
+
+
 def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict:
-    """Weighted plurality over normalized answers; ties go to the answer of the earliest member."""
+    """Weighted plurality over normalized answers; totals equal within :data:`TIE_TOLERANCE` (relative) are a tie,
+    and ties go to the answer of the earliest member."""
     totals: dict[str, float] = {}
     first: dict[str, Ballot] = {}
     for ballot in ballots:
@@ -117,7 +122,7 @@ def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict
         totals[key] = totals.get(key, 0.0) + weight_of(ballot)
         first.setdefault(key, ballot)
     top = max(totals.values())
-    tied = [k for k, v in totals.items() if v == top]
+    tied = [k for k, v in totals.items() if math.isclose(v, top, rel_tol=TIE_TOLERANCE)]
     winner = min(tied, key=lambda k: first[k].index)
     tally = ", ".join(f"{k[:40]!r}: {v:g}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
     reason = f"votes {tally} (of {len(ballots)} answers)"
