@@ -14,6 +14,8 @@ from orchestra_lab.strategies import (
     WeightedVote,
     normalize_answer,
 )
+from orchestra_lab.strategies._judge import parse_pick
+from orchestra_lab.strategies.ensemble import BEST_OF_PROMPT
 
 
 def fixed(text: str, name: str, latency: float = 0.1) -> FunctionModel:
@@ -135,6 +137,48 @@ def test_best_of_n_picks_the_judged_candidate_and_falls_back() -> None:
     with CallLog() as log:
         r = Ensemble(members, BestOfN(fixed("hmm", "j"))).complete("q")
     assert r.text == "y" and "names no candidate: majority vote fallback" in strategy_row(log).reason
+
+
+@pytest.mark.parametrize(
+    ("reply", "pick"),
+    [
+        ("2", 2),  # a simulated judge answers with the bare choice
+        ("Of the 3 candidates, the best is [2].", 2),
+        ("Best: [3]", 3),
+        ("Candidates [1] and [3] repeat a slip. Best: [2]", 2),  # the asked-for marker outranks brackets
+        ("**Best:** 1", 1),
+        ("best answer: 2", 2),
+        ("Answer: [1]", 1),
+        ("Candidate [1] is best", 1),
+        ("[2] is right (it says 42).", 2),  # 42 is no candidate number
+    ],
+)
+def test_parse_pick_prefers_an_explicit_marker(reply: str, pick: int) -> None:
+    assert parse_pick(reply, 3) == (pick, None)
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        ("Answer 1 is wrong; 2 is best.", "several candidates (1, 2)"),
+        ("Best: [1]. Best: [3].", "several candidates (1, 3)"),
+        ("I like [1] and [2] equally.", "several candidates (1, 2)"),
+        ("none of them", "names no candidate"),
+        ("Best: [7]", "names no candidate"),
+    ],
+)
+def test_parse_pick_calls_ambiguity_unparseable_instead_of_guessing(reply: str, problem: str) -> None:
+    pick, why = parse_pick(reply, 3)
+    assert pick is None and problem in why
+
+
+def test_best_of_n_asks_for_a_marker_and_logs_an_ambiguous_verdict() -> None:
+    assert "Best: [n]" in BEST_OF_PROMPT
+    members = [fixed("x", "a"), fixed("y", "b"), fixed("y", "c")]
+    with CallLog() as log:
+        r = Ensemble(members, BestOfN(fixed("Answer 1 is wrong; 2 is best.", "j"))).complete("q")
+    reason = strategy_row(log).reason
+    assert r.text == "y" and "several candidates (1, 2)" in reason and "majority vote fallback" in reason
 
 
 def test_mixture_of_agents_layers_and_latency() -> None:

@@ -132,7 +132,7 @@ def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict
 
 
 BEST_OF_PROMPT = """Here are {count} candidate answers to the question below. Which one is best?
-Reply with the number of the best answer only.
+Reply with the best one's number as Best: [n].
 
 Question:
 {question}
@@ -141,8 +141,9 @@ Question:
 
 
 class BestOfN(Aggregator):
-    """A judge model reads the numbered candidates and picks the best; a reply naming no candidate (or a failed
-    judge) falls back to :class:`MajorityVote` (deterministic), and the reason says so.
+    """A judge model reads the numbered candidates and picks the best ("Best: [n]"); a reply naming no candidate,
+    or several without one marked best, or a failed judge falls back to :class:`MajorityVote` (deterministic), and
+    the reason says why.
 
     The judge request's metadata lets a simulated judge be right at its skill rate (see ``_judge``).
 
@@ -172,13 +173,12 @@ class BestOfN(Aggregator):
     async def aggregate(self, request: Request, ballots: list[Ballot]) -> Verdict:
         answers = [b.response.text for b in ballots]
         outcome = await call(self.judge, self.judge_request(request, answers))
-        pick = parse_pick(outcome.response.text, len(answers)) if outcome.response is not None else None
+        if outcome.response is None:
+            pick, why = None, f"judge failed ({outcome.describe_error()})"
+        else:
+            pick, problem = parse_pick(outcome.response.text, len(answers))
+            why = f"judge reply {outcome.response.text[:60]!r} {problem}"
         if pick is None:
-            why = (
-                f"judge failed ({outcome.describe_error()})"
-                if outcome.response is None
-                else f"judge reply {outcome.response.text[:60]!r} names no candidate"
-            )
             fallback = vote(ballots, MajorityVote().weight)
             return Verdict(
                 fallback.response,
