@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .._template import fill, require_slots
-from .._verdict import parse_verdict
+from .._verdict import parse_confidence, parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
 from ._judge import verdict_metadata
@@ -19,9 +19,10 @@ from .validators import Validator, as_validator, first_rejection
 
 @dataclass(slots=True)
 class Acceptance:
-    """How acceptable an answer is (0-1), why, and the latency scoring added after the answer."""
+    """How acceptable an answer is (0-1; ``None`` when it could not be assessed: never accepted), why, and the
+    latency the assessment added after the answer."""
 
-    score: float
+    score: float | None
     reason: str
     latency_s: float = 0.0
 
@@ -69,32 +70,48 @@ class PassesValidators(AcceptanceScorer):
         return f"PassesValidators({', '.join(map(repr, self.validators))})"
 
 
-_CONFIDENCE = re.compile(r"confidence\s*[:=]?\s*(\d*\.?\d+\s*%?)", re.IGNORECASE)
-
-
 class SelfConfidence(AcceptanceScorer):
-    """The model's own confidence: ``response.meta["confidence"]``, else ``confidence: 0.8`` in the text; 0 if
-    neither.
+    """The model's own confidence: ``response.meta["confidence"]`` (a number in [0, 1], or text like ``"90%"``),
+    else the last "Confidence: ..." in the answer ("0.8", "9/10", "4 out of 5", "90%", "90"); 0 if neither.
+
+    A confidence outside [0, 1] after scaling, or one that is not a number (``True``, ``"very sure"``), is
+    unreadable: never accepted, whatever the threshold (the reason says why).
 
     >>> import asyncio
     >>> from orchestra_lab import Request, Response
-    >>> answer = Response("Paris. Confidence: 90%", requested_model="any")
+    >>> answer = Response("Paris. Confidence: 9/10", requested_model="any")
     >>> asyncio.run(SelfConfidence().score(Request.of("Capital of France?"), answer))
     Acceptance(score=0.9, reason='confidence in text', latency_s=0.0)
     """
 
     async def score(self, request: Request, response: Response) -> Acceptance:
         stated = response.meta.get("confidence")
-        if isinstance(stated, (int, float)):
-            return Acceptance(float(stated), "stated confidence")
-        match = _CONFIDENCE.search(response.text)
-        value = parse_verdict(match.group(1), scale=None)[0] if match else None
+        if stated is None:
+            value, problem = parse_confidence(response.text)
+            if value is None and problem is None:
+                return Acceptance(0.0, "no confidence stated: 0")
+            source = "confidence in text"
+        else:
+            value, problem = _metadata_confidence(stated)
+            source = "stated confidence"
         if value is None:
-            return Acceptance(0.0, "no confidence stated: 0")
-        return Acceptance(value, "confidence in text")
+            return Acceptance(None, f"unreadable confidence ({problem}): not accepted")
+        return Acceptance(value, source)
 
     def __repr__(self) -> str:
         return "SelfConfidence()"
+
+
+def _metadata_confidence(stated: object) -> tuple[float | None, str | None]:
+    """A confidence given in metadata: a real number in [0, 1] (bool is not a number), or text read as in answers."""
+    if isinstance(stated, str):
+        value, problem = parse_confidence(stated, keyed=False)
+        return value, problem if value is not None or problem else f"{stated!r} states no number"
+    if isinstance(stated, bool) or not isinstance(stated, numbers.Real):
+        return None, f"{stated!r} is not a number"
+    if not 0.0 <= float(stated) <= 1.0:
+        return None, f"{stated!r} is outside [0, 1]"
+    return float(stated), None
 
 
 JUDGE_PROMPT = """Rate how likely the answer below is correct and complete, from 0 (surely wrong) to 1 (surely right).
@@ -108,7 +125,7 @@ Answer:
 
 
 class JudgeScore(AcceptanceScorer):
-    """A judge model rates the answer 0-1 (its reply parsed; unreadable -> 0 with the reason saying so).
+    """A judge model rates the answer 0-1 (its reply parsed; an unreadable reply or a failed judge is never accepted).
 
     The judge is a child row; its latency adds to the stage's.
     """
@@ -129,10 +146,11 @@ class JudgeScore(AcceptanceScorer):
         )
         outcome = await call(self.judge, ask)
         if outcome.response is None:
-            return Acceptance(0.0, f"judge failed ({outcome.describe_error()}): 0", outcome.latency_s)
+            return Acceptance(None, f"judge failed ({outcome.describe_error()}): not accepted", outcome.latency_s)
         value = parse_verdict(outcome.response.text, scale=None)[0]
         if value is None:
-            return Acceptance(0.0, f"judge reply {outcome.response.text[:60]!r} is no 0-1 score: 0", outcome.latency_s)
+            reply = outcome.response.text[:60]
+            return Acceptance(None, f"judge reply {reply!r} is no 0-1 score: not accepted", outcome.latency_s)
         return Acceptance(value, f"judge {self.judge.name} rated it", outcome.latency_s)
 
     def __repr__(self) -> str:
@@ -159,7 +177,8 @@ class Agreement(AcceptanceScorer):
         if mine.response is None:
             return StageRun(mine, None, latency)
         if theirs.response is None:
-            return StageRun(mine, Acceptance(0.0, f"{self.other.name} failed ({theirs.describe_error()}): 0"), latency)
+            unchecked = Acceptance(None, f"{self.other.name} failed ({theirs.describe_error()}): not accepted")
+            return StageRun(mine, unchecked, latency)
         agree = normalize_answer(mine.response.text) == normalize_answer(theirs.response.text)
         verdict = f"{'agrees' if agree else 'disagrees'} with {self.other.name}"
         return StageRun(mine, Acceptance(1.0 if agree else 0.0, verdict), latency)
@@ -269,8 +288,9 @@ class Cascade(Strategy):
                 record |= {"accepted": True, "reason": "last stage"}
             else:
                 assert run.acceptance is not None and stage.threshold is not None
-                accepted = run.acceptance.score >= stage.threshold
-                record |= {"score": run.acceptance.score, "accepted": accepted, "reason": run.acceptance.reason}
+                score = run.acceptance.score
+                accepted = score is not None and score >= stage.threshold
+                record |= {"score": score, "accepted": accepted, "reason": run.acceptance.reason}
                 if not accepted:
                     continue
             return self._respond(
