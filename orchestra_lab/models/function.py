@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -29,6 +30,10 @@ class FunctionModel(Model):
     leaves unset is filled in (cost ``cost_per_call``, provider and source ``"function"``, 0 tokens, model names).
     Calls cost ``cost_per_call`` USD (default 0: your own code is free) and their latency is measured.
 
+    A sync ``fn`` runs in a worker thread (``asyncio.to_thread``, which carries the call log's context along), so
+    it never blocks the event loop: the members of an ensemble run at the same time, and each latency is the wall
+    clock's. An async ``fn`` runs on the loop. A sync ``fn`` shared by concurrent calls must be thread-safe.
+
     >>> from orchestra_lab import FunctionModel
     >>> def shout(request):
     ...     return request.prompt.upper()
@@ -48,9 +53,13 @@ class FunctionModel(Model):
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self.cost_per_call = cost_per_call
         self._wants_request = param_names(fn)[:1] == ["request"]
+        self._is_async = _is_async_callable(fn)
 
     async def _acomplete(self, request: Request) -> Response:
-        result = self.fn(request if self._wants_request else request.prompt)
+        argument = request if self._wants_request else request.prompt
+        # a sync function runs in a worker thread (with this context: the call log span), so it cannot block the
+        # loop: concurrent members run concurrently and each call's latency is the wall clock's
+        result = self.fn(argument) if self._is_async else await asyncio.to_thread(self.fn, argument)
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, str):
@@ -82,3 +91,9 @@ class FunctionModel(Model):
             usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0, usage.estimated),
             cost_usd=self.cost_per_call if response.cost_usd is None else response.cost_usd,
         )
+
+
+def _is_async_callable(fn: Fn) -> bool:
+    """Whether calling ``fn`` gives a coroutine: an ``async def`` function, a partial of one, or an object whose
+    ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
