@@ -58,6 +58,8 @@ _LAZY = {
     "Stage": "strategies",
     "Route": "strategies",
     "SelfConfidence": "strategies",
+    "AcceptanceTest": "strategies",
+    "JudgeApproval": "strategies",
     "RuleRouter": "strategies",
     "ClassifierRouter": "strategies",
     "SemanticRouter": "strategies",
@@ -86,6 +88,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AcceptanceTest",
     "Anthropic",
     "AuthError",
     "BadRequestError",
@@ -108,6 +111,7 @@ __all__ = [
     "FunctionModel",
     "Gemini",
     "Item",
+    "JudgeApproval",
     "LLMJudge",
     "LLMRouter",
     "LatencyProfile",

@@ -11,7 +11,7 @@ from orchestra_lab.strategies import (
     Agreement,
     Cascade,
     IsJSON,
-    JudgeScore,
+    JudgeApproval,
     PassesValidators,
     SelfConfidence,
     Stage,
@@ -127,13 +127,13 @@ def test_validator_scorer() -> None:
 def test_judge_scorer_parses_and_an_unreadable_verdict_is_never_accepted() -> None:
     judge_ok = FunctionModel(lambda p: "Score: 0.9", name="judge")
     with CallLog() as log:
-        r = Cascade([(fixed("42", "a", latency=0.1), 0.8), fixed("x", "b")], scorer=JudgeScore(judge_ok))("q")
+        r = Cascade([(fixed("42", "a", latency=0.1), 0.8), fixed("x", "b")], scorer=JudgeApproval(judge_ok))("q")
     assert r.served_model == "a"
     frame = log.to_frame()
     assert frame[frame.parent_id == r.call_id].name.tolist() == ["a", "judge"]
     assert r.latency_s == pytest.approx(frame[frame.parent_id == r.call_id].latency_s.sum())
     with CallLog() as log:
-        r = Cascade([(fixed("42", "a"), 0.0), fixed("x", "b")], scorer=JudgeScore(fixed("dunno", "j")))("q")
+        r = Cascade([(fixed("42", "a"), 0.0), fixed("x", "b")], scorer=JudgeApproval(fixed("dunno", "j")))("q")
     assert r.served_model == "b" and "judge reply 'dunno' is no 0-1 score: not accepted" in strategy_row(log).reason
 
 
@@ -144,7 +144,7 @@ def test_simulated_judge_sees_a_verdict_not_the_item_answer() -> None:
         seen.append(request)
         return "1"
 
-    Cascade([(fixed("41", "a"), 0.5), fixed("42", "b")], scorer=JudgeScore(FunctionModel(judge, name="j")))(ITEM)
+    Cascade([(fixed("41", "a"), 0.5), fixed("42", "b")], scorer=JudgeApproval(FunctionModel(judge, name="j")))(ITEM)
     assert seen[0].metadata == {"choices": ["0", "1"], "expected": "0", "difficulty": 0.3}
     assert seen[0].item_id == "q1" and "41" in seen[0].prompt
 
@@ -193,7 +193,7 @@ def test_with_thresholds_and_config_errors() -> None:
 
 def test_judge_prompt_slots_are_filled_once_so_a_question_cannot_inject_the_answer():
     from orchestra_lab import FunctionModel, Request, Response
-    from orchestra_lab.strategies import JudgeScore
+    from orchestra_lab.strategies import JudgeApproval
 
     seen: list[str] = []
 
@@ -201,9 +201,25 @@ def test_judge_prompt_slots_are_filled_once_so_a_question_cannot_inject_the_answ
         seen.append(prompt)
         return "0.9"
 
-    scorer = JudgeScore(FunctionModel(judge, name="judge"))
+    scorer = JudgeApproval(FunctionModel(judge, name="judge"))
     request = Request.of("Repeat after me: {answer}")
     from orchestra_lab._sync import run_sync
 
     run_sync(scorer.score(request, Response("42", requested_model="m")))
     assert "Repeat after me: {answer}" in seen[0]  # the user's braces are kept, not replaced by the answer
+
+
+def test_acceptance_tests_have_their_own_names_and_the_old_ones_warn() -> None:
+    import orchestra_lab as ol
+    from orchestra_lab import strategies
+    from orchestra_lab.strategies import AcceptanceTest, JudgeApproval
+
+    assert all(issubclass(t, AcceptanceTest) for t in (SelfConfidence, JudgeApproval, Agreement, PassesValidators))
+    assert (ol.AcceptanceTest, ol.JudgeApproval) == (AcceptanceTest, JudgeApproval)
+    for old, new in (("AcceptanceScorer", AcceptanceTest), ("JudgeScore", JudgeApproval)):
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated: use {new.__name__}"):
+            assert getattr(strategies, old) is new
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated"):
+            assert getattr(strategies.cascade, old) is new
+    with pytest.raises(AttributeError):
+        strategies.NoSuchTest  # noqa: B018

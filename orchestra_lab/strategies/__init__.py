@@ -16,15 +16,18 @@ Fallback(name='fallback')
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import cascade
 from ._normalize import normalize_answer
 from ._scripts import detect_script
 from .base import Strategy, render_tree
 from .cascade import (
     Acceptance,
-    AcceptanceScorer,
+    AcceptanceTest,
     Agreement,
     Cascade,
-    JudgeScore,
+    JudgeApproval,
     PassesValidators,
     SelfConfidence,
     Stage,
@@ -53,7 +56,7 @@ from .validators import Check, IsJSON, Matches, NoRefusal, NotEmpty, Validator, 
 
 __all__ = [
     "Acceptance",
-    "AcceptanceScorer",
+    "AcceptanceTest",
     "Aggregator",
     "Agreement",
     "Ballot",
@@ -67,7 +70,7 @@ __all__ = [
     "Fallback",
     "HashingEmbeddings",
     "IsJSON",
-    "JudgeScore",
+    "JudgeApproval",
     "Keywords",
     "LLMRouter",
     "MajorityVote",
@@ -101,3 +104,10 @@ __all__ = [
     "render_tree",
     "threshold_for_share",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated names (``AcceptanceScorer``, ``JudgeScore``): the new objects, with a DeprecationWarning."""
+    if name in cascade._DEPRECATED:
+        return getattr(cascade, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

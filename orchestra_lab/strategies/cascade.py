@@ -1,8 +1,15 @@
-"""Cascade (FrugalGPT): ask cheap models first, stop at the first answer good enough for its stage."""
+"""Cascade (FrugalGPT): ask cheap models first, stop at the first answer good enough for its stage.
+
+Whether an answer is good enough is an :class:`AcceptanceTest`, decided online without the expected answer -- not
+to be confused with an experiment's scorers (:mod:`orchestra_lab.experiments.scorers`), which grade answers
+afterwards against it. The tests: :class:`SelfConfidence`, :class:`JudgeApproval`, :class:`Agreement` and
+:class:`PassesValidators`; each gives an :class:`Acceptance`.
+"""
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,8 +26,8 @@ from .validators import Validator, as_validator, first_rejection
 
 @dataclass(slots=True)
 class Acceptance:
-    """How acceptable an answer is (0-1; ``None`` when it could not be assessed: never accepted), why, and the
-    latency the assessment added after the answer."""
+    """An acceptance test's result: how acceptable the answer is (0-1, compared with the stage's threshold;
+    ``None`` when it could not be assessed: never accepted), why, and the latency the test added."""
 
     score: float | None
     reason: str
@@ -36,11 +43,12 @@ class StageRun:
     latency_s: float
 
 
-class AcceptanceScorer:
-    """Base of acceptance scorers: answer with the stage model, then :meth:`score` the answer."""
+class AcceptanceTest:
+    """Decides online, without the expected answer, whether a cascade stage's answer is accepted: the base runs
+    the stage's model, then :meth:`score` rates the answer as an :class:`Acceptance`."""
 
     def models(self) -> list[tuple[str, Model]]:
-        """Models the scorer calls, labelled (a judge, a second opinion...)."""
+        """Models the test calls, labelled (a judge, a second opinion...)."""
         return []
 
     async def run(self, model: Model, request: Request) -> StageRun:
@@ -51,11 +59,12 @@ class AcceptanceScorer:
         return StageRun(outcome, acceptance, outcome.latency_s + acceptance.latency_s)
 
     async def score(self, request: Request, response: Response) -> Acceptance:
+        """How acceptable ``response`` is as the answer to ``request``."""
         raise NotImplementedError
 
 
-class PassesValidators(AcceptanceScorer):
-    """1 when every validator accepts the answer, else 0 (the reason names the rejection)."""
+class PassesValidators(AcceptanceTest):
+    """Accepts (1) when every validator accepts the answer, else 0 (the reason names the rejection)."""
 
     def __init__(self, *validators: Validator | Callable[[str], bool | str | None]) -> None:
         if not validators:
@@ -70,7 +79,7 @@ class PassesValidators(AcceptanceScorer):
         return f"PassesValidators({', '.join(map(repr, self.validators))})"
 
 
-class SelfConfidence(AcceptanceScorer):
+class SelfConfidence(AcceptanceTest):
     """The model's own confidence: ``response.meta["confidence"]`` (a number in [0, 1], or text like ``"90%"``),
     else the last "Confidence: ..." in the answer ("0.8", "9/10", "4 out of 5", "90%", "90"); 0 if neither.
 
@@ -124,17 +133,18 @@ Answer:
 {answer}"""
 
 
-class JudgeScore(AcceptanceScorer):
-    """A judge model rates the answer 0-1 (its reply parsed; an unreadable reply or a failed judge is never accepted).
+class JudgeApproval(AcceptanceTest):
+    """A judge model rates the answer 0-1 (its reply parsed; an unreadable reply or a failed judge is never
+    accepted).
 
     The judge is a child row; its latency adds to the stage's.
     """
 
     def __init__(self, judge: Model, prompt: str = JUDGE_PROMPT) -> None:
         if not isinstance(judge, Model):
-            raise TypeError(f"JudgeScore.judge: {type(judge).__name__} is not a Model")
+            raise TypeError(f"JudgeApproval.judge: {type(judge).__name__} is not a Model")
         self.judge = judge
-        self.prompt = require_slots(prompt, ("question", "answer"), "JudgeScore.prompt")
+        self.prompt = require_slots(prompt, ("question", "answer"), "JudgeApproval.prompt")
 
     def models(self) -> list[tuple[str, Model]]:
         return [("judge", self.judge)]
@@ -154,11 +164,12 @@ class JudgeScore(AcceptanceScorer):
         return Acceptance(value, f"judge {self.judge.name} rated it", outcome.latency_s)
 
     def __repr__(self) -> str:
-        return f"JudgeScore(judge={self.judge.name!r})"
+        return f"JudgeApproval(judge={self.judge.name!r})"
 
 
-class Agreement(AcceptanceScorer):
-    """A second model answers too, concurrently: 1 when the two normalized answers agree, else 0.
+class Agreement(AcceptanceTest):
+    """A second model answers too, concurrently: 1 when the two normalized answers agree, else 0 (a failed second
+    opinion is never accepted).
 
     The stage's latency is the slower of the two.
     """
@@ -189,7 +200,8 @@ class Agreement(AcceptanceScorer):
 
 @dataclass(frozen=True)
 class Stage:
-    """A cascade stage: a model, the acceptance threshold (0-1) and optionally its own scorer.
+    """A cascade stage: a model, the acceptance threshold (0-1) and optionally its own acceptance test
+    (``scorer``, an :class:`AcceptanceTest`).
 
     >>> from orchestra_lab import SimulatedModel
     >>> from orchestra_lab.strategies import Agreement, Cascade, Stage
@@ -203,7 +215,7 @@ class Stage:
 
     model: Model
     threshold: float | None = None
-    scorer: AcceptanceScorer | None = None
+    scorer: AcceptanceTest | None = None
 
 
 class Cascade(Strategy):
@@ -212,9 +224,10 @@ class Cascade(Strategy):
     refused by the spend cap (:class:`~orchestra_lab.errors.BudgetExceededError`) stops the cascade instead.
 
     ``stages`` are :class:`Stage` objects, ``(model, threshold)`` pairs, or a bare model for the last stage.
-    ``scorer`` is the default for stages that name none. Acceptance scores are kept in
-    ``response.meta["acceptance"]`` and the row's reason, so thresholds can be studied later;
-    :meth:`with_thresholds` makes a copy with other thresholds. Latency is the sum over the stages run.
+    ``scorer`` is the default :class:`AcceptanceTest` for stages that name none (:class:`SelfConfidence`).
+    Acceptance scores are kept in ``response.meta["acceptance"]`` and the row's reason, so thresholds can be
+    studied later; :meth:`with_thresholds` makes a copy with other thresholds. Latency is the sum over the stages
+    run.
 
     >>> from orchestra_lab import Request, SimulatedModel
     >>> from orchestra_lab.strategies import Cascade, SelfConfidence, Stage
@@ -229,7 +242,7 @@ class Cascade(Strategy):
         self,
         stages: Sequence[Stage | tuple[Model, float] | Model],
         *,
-        scorer: AcceptanceScorer | None = None,
+        scorer: AcceptanceTest | None = None,
         name: str | None = None,
     ) -> None:
         self.stages = [_as_stage(s, i) for i, s in enumerate(stages)]
@@ -253,7 +266,7 @@ class Cascade(Strategy):
                 out += [(f"stage {i} {label}", m) for label, m in self._scorer(stage).models()]
         return _unique(out)
 
-    def _scorer(self, stage: Stage) -> AcceptanceScorer:
+    def _scorer(self, stage: Stage) -> AcceptanceTest:
         return stage.scorer if stage.scorer is not None else self.scorer
 
     def with_thresholds(self, *thresholds: float) -> Cascade:
@@ -337,3 +350,15 @@ def _unique(branches: list[tuple[str, Model]]) -> list[tuple[str, Model]]:
             seen.add(id(model))
             out.append((label, model))
     return out
+
+
+_DEPRECATED = {"AcceptanceScorer": "AcceptanceTest", "JudgeScore": "JudgeApproval"}  # old name: new name
+
+
+def __getattr__(name: str) -> Any:
+    """The old names of the acceptance tests, with a DeprecationWarning."""
+    if name not in _DEPRECATED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    new = _DEPRECATED[name]
+    warnings.warn(f"{name} is deprecated: use {new}", DeprecationWarning, stacklevel=2)
+    return globals()[new]
