@@ -181,6 +181,16 @@ def test_best_of_n_asks_for_a_marker_and_logs_an_ambiguous_verdict() -> None:
     assert r.text == "y" and "several candidates (1, 2)" in reason and "majority vote fallback" in reason
 
 
+def test_a_simulated_judge_answering_a_bare_number_is_still_read_as_its_pick() -> None:
+    judge = SimulatedModel.profile("sim/large")
+    best = Ensemble([fixed("41", "a"), fixed("42", "b"), fixed("43", "c")], BestOfN(judge))
+    with CallLog() as log:
+        r = best.complete(Request.of("What is 6 * 7?", item_id="q", metadata={"expected": 42, "difficulty": 0.1}))
+    judge_reply = log.to_frame().query("name == 'sim/large'").iloc[0]
+    assert judge_reply.response_text in {"1", "2", "3"}
+    assert strategy_row(log).decision == f"candidate {judge_reply.response_text}" and r.served_model in {"a", "b", "c"}
+
+
 def test_mixture_of_agents_layers_and_latency() -> None:
     seen: list[str] = []
 
