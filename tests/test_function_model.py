@@ -28,6 +28,18 @@ def test_sync_members_of_an_ensemble_run_at_the_same_time() -> None:
     assert log.to_frame().query("kind == 'strategy'").iloc[-1].reason.startswith("votes '42': 3")
 
 
+def test_more_sync_members_than_the_default_thread_pool_still_run_at_the_same_time() -> None:
+    members = 12  # asyncio's default executor has min(32, CPUs + 4) threads: 6 on a 2-core machine
+    barrier = threading.Barrier(members, timeout=10)
+
+    def answer(prompt: str) -> str:
+        barrier.wait()
+        return "42"
+
+    response = Ensemble([FunctionModel(answer, name=f"m{i}") for i in range(members)]).complete("q")
+    assert response.text == "42" and not barrier.broken
+
+
 def test_sync_functions_run_in_a_worker_thread_and_async_ones_on_the_loop() -> None:
     threads: dict[str, threading.Thread] = {}
 

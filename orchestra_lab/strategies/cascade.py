@@ -115,7 +115,9 @@ def _metadata_confidence(stated: object) -> tuple[float | None, str | None]:
     """A confidence given in metadata: a real number in [0, 1] (bool is not a number), or text read as in answers."""
     if isinstance(stated, str):
         value, problem = parse_confidence(stated, keyed=False)
-        return value, problem if value is not None or problem else f"{stated!r} states no number"
+        if value is None and problem is None:
+            return None, f"{stated!r} states no number"
+        return value, problem
     if isinstance(stated, bool) or not isinstance(stated, numbers.Real):
         return None, f"{stated!r} is not a number"
     if not 0.0 <= float(stated) <= 1.0:
