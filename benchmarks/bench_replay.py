@@ -37,7 +37,7 @@ from orchestra_lab import CallLog, Model, ReplayModel, Request, Response
 from orchestra_lab.experiments.replay import RecordedOutcomes, cascade_sweep, threshold_sweep
 from orchestra_lab.strategies import (
     Acceptance,
-    AcceptanceScorer,
+    AcceptanceTest,
     Cascade,
     Ensemble,
     Fallback,
@@ -97,7 +97,7 @@ def synthetic(n_items: int, seed: int = 0) -> Recorded:
     return Recorded(outcomes, difficulty, confidence)
 
 
-class RecordedConfidence(AcceptanceScorer):
+class RecordedConfidence(AcceptanceTest):
     """Accept a stage's answer by the confidence recorded for the item (as RouterBench-style tables carry)."""
 
     def __init__(self, confidence: dict[str, float]) -> None:

@@ -61,6 +61,8 @@ _LAZY = {
     "Stage": "strategies",
     "Route": "strategies",
     "SelfConfidence": "strategies",
+    "AcceptanceTest": "strategies",
+    "JudgeApproval": "strategies",
     "RuleRouter": "strategies",
     "ClassifierRouter": "strategies",
     "SemanticRouter": "strategies",
@@ -95,6 +97,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AcceptanceTest",
     "Anthropic",
     "AuthError",
     "BadRequestError",
@@ -118,6 +121,7 @@ __all__ = [
     "FunctionModel",
     "Gemini",
     "Item",
+    "JudgeApproval",
     "LLMJudge",
     "LLMRouter",
     "LatencyProfile",

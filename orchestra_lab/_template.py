@@ -22,10 +22,10 @@ def fill(template: str, **values: str) -> str:
 def require_slots(template: str, names: Iterable[str], where: str) -> str:
     """``template`` if it has every ``{name}`` slot, else a ValueError naming ``where`` and the missing slot.
 
-    >>> require_slots("Rate {answer}", ["question", "answer"], "JudgeScore.prompt")
+    >>> require_slots("Rate {answer}", ["question", "answer"], "JudgeApproval.prompt")
     Traceback (most recent call last):
     ...
-    ValueError: JudgeScore.prompt: the template has no {question} placeholder
+    ValueError: JudgeApproval.prompt: the template has no {question} placeholder
     """
     for name in names:
         if "{" + name + "}" not in template:

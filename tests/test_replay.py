@@ -484,13 +484,13 @@ def test_threshold_router_over_replay_matches_threshold_sweep(outcomes: Recorded
 
 def test_cascade_over_replay_matches_cascade_sweep(outcomes: RecordedOutcomes):
     from orchestra_lab.strategies import Cascade
-    from orchestra_lab.strategies.cascade import Acceptance, AcceptanceScorer
+    from orchestra_lab.strategies.cascade import Acceptance, AcceptanceTest
 
     rng = np.random.default_rng(9)
     acceptance = rng.random((len(outcomes), 2))
     stages = ["cheap", "mid", "big"]
 
-    class RecordedAcceptance(AcceptanceScorer):
+    class RecordedAcceptance(AcceptanceTest):
         async def score(self, request: Request, response) -> Acceptance:
             row, stage = outcomes.row(request.item_id), stages.index(response.served_model)
             return Acceptance(float(acceptance[row, stage]), "recorded acceptance")

@@ -8,6 +8,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestra_lab import FunctionModel, ServerError
 from orchestra_lab.experiments import stats
@@ -106,6 +108,38 @@ def test_repeats_are_averaged_per_item_before_the_bootstrap():
     row = varied.summary().loc["s"]
     assert (row["n"], row["score_mean"]) == (60, pytest.approx(32 / 60))
     assert (row["score_ci_lo"], row["score_ci_hi"]) == stats.bootstrap_ci(np.array(item_means)[order], seed=0)
+
+
+def test_unequal_repeats_keep_the_mean_inside_its_interval():
+    """A spend-cap stop leaves unequal repeats: 10 right repeats of one item, one wrong repeat of nine others."""
+    items = ["a"] * 10 + [f"b{k}" for k in range(9)]
+    results = synthetic(strategy=["s"] * 19, item_id=items, repeat=[*range(10), *[0] * 9], score=[1.0] * 10 + [0.0] * 9)
+    row = results.summary().loc["s"]
+    assert row["score_mean"] == pytest.approx(0.1)  # mean over items of per-item means, not 10/19 over rows
+    assert row["score_ci_lo"] <= row["score_mean"] <= row["score_ci_hi"]
+
+
+repeat_patterns = st.lists(
+    st.lists(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0, 1), st.just(math.nan)), min_size=1, max_size=6),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(repeat_patterns)
+def test_every_interval_contains_its_point_estimate_whatever_the_repeats(scores_per_item):
+    rows = [(f"i{k:02d}", r, s) for k, scores in enumerate(scores_per_item) for r, s in enumerate(scores)]
+    item_id, repeat, score = map(list, zip(*rows))
+    results = synthetic(strategy=["s"] * len(rows), item_id=item_id, repeat=repeat, score=score)
+    row = results.summary(resamples=300).loc["s"]
+    scored = ([s for s in scores if not math.isnan(s)] for scores in scores_per_item)
+    per_item = [np.mean(finite) for finite in scored if finite]
+    if not per_item:
+        assert math.isnan(row["score_mean"]) and math.isnan(row["score_ci_lo"])
+        return
+    assert row["score_mean"] == pytest.approx(np.mean(per_item), rel=1e-12, abs=1e-15)
+    assert row["score_ci_lo"] <= row["score_mean"] <= row["score_ci_hi"]
 
 
 def test_compare_with_repeats_bootstraps_items_and_skips_mcnemar():

@@ -28,6 +28,31 @@ def test_mcnemar_equals_the_exact_binomial_test(b, c):
     assert stats.mcnemar_p_value(b, c) == pytest.approx(exact_two_sided_binomial(b, c), rel=1e-12)
 
 
+def discordant_counts() -> list[tuple[int, int]]:
+    """Small tables, near-balanced large ones (p-values far from 0) and lopsided large ones (tiny p-values)."""
+    rng = np.random.default_rng(12)
+    small = [(b, c) for b in range(0, 40, 3) for c in range(0, 40, 5)]
+    n = rng.integers(1_000, 1_000_001, size=60)
+    balanced = [(int(k), int(m - k)) for m, k in zip(n, rng.binomial(n, 0.5))]
+    lopsided = [(int(k), int(m - k)) for m, k in zip(n[:30], rng.binomial(n[:30], 0.497))]
+    extreme = [
+        (0, 1_000_000),
+        (1, 999_999),
+        (499_000, 501_000),
+        (500_000, 500_000),
+        (499_999, 500_001),
+        (60_000, 60_000),
+    ]
+    return small + balanced + lopsided + [(c, b) for b, c in lopsided[:10]] + extreme
+
+
+def test_mcnemar_matches_scipy_binomtest_to_1e_12_relative_up_to_a_million_pairs():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for b, c in discordant_counts():
+        expected = 1.0 if b + c == 0 else scipy_stats.binomtest(b, b + c, 0.5).pvalue
+        assert stats.mcnemar_p_value(b, c) == pytest.approx(expected, rel=1e-12, abs=1e-300), (b, c)
+
+
 def test_mcnemar_builds_the_two_by_two_table_from_paired_scores():
     a = [1] * 6 + [1] * 10 + [0] * 2 + [0] * 3 + [np.nan]
     b = [1] * 6 + [0] * 10 + [1] * 2 + [0] * 3 + [1]

@@ -6,13 +6,14 @@ import pytest
 from _ask import ask
 
 from orchestra_lab import CallLog, FunctionModel, Request, Response, SimulatedModel
+from orchestra_lab._sync import run_sync
 from orchestra_lab.errors import ServerError, StrategyError
 from orchestra_lab.experiments.dataset import Item
 from orchestra_lab.strategies import (
     Agreement,
     Cascade,
     IsJSON,
-    JudgeScore,
+    JudgeApproval,
     PassesValidators,
     SelfConfidence,
     Stage,
@@ -21,7 +22,7 @@ from orchestra_lab.strategies import (
 ITEM = Item("q1", "What is 17 + 25?", expected=42, difficulty=0.3)
 
 
-def fixed(text: str, name: str, confidence: float | None = None, latency: float = 0.1) -> FunctionModel:
+def fixed(text: str, name: str, confidence: object = None, latency: float = 0.1) -> FunctionModel:
     meta = {} if confidence is None else {"confidence": confidence}
     return FunctionModel(
         lambda p: Response(text, requested_model=name, served_model=name, latency_s=latency, cost_usd=0.001, meta=meta),
@@ -74,6 +75,50 @@ def test_self_confidence_from_text_and_missing() -> None:
     assert "no confidence stated: 0" in strategy_row(log).reason
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Paris. Confidence: 9/10", 0.9),
+        ("Paris.\nConfidence: 4 out of 5", 0.8),
+        ("Paris (confidence: 90%)", 0.9),
+        ("Paris. Confidence: 90", 0.9),  # a bare number above 1 is a percentage
+        ("Paris. **Confidence:** 0.7", 0.7),
+        ("Paris. My confidence is 1", 1.0),
+    ],
+)
+def test_self_confidence_reads_the_common_forms(text: str, value: float) -> None:
+    acceptance = run_sync(SelfConfidence().score(Request.of("q"), Response(text, requested_model="m")))
+    assert acceptance.score == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("stated", "text"),
+    [
+        (35, "41"),
+        (-3, "41"),
+        (True, "41"),
+        (1.5, "41"),
+        (float("nan"), "41"),
+        ("150%", "41"),
+        ("very sure", "41"),
+        (None, "41. Confidence: 150%"),
+        (None, "41. Confidence: 7/5"),
+        (None, "41. Confidence: -3"),
+    ],
+)
+def test_a_confidence_out_of_range_or_not_a_number_is_never_accepted(stated: object, text: str) -> None:
+    for threshold in (0.9, 0.0):
+        with CallLog() as log:
+            r = Cascade([(fixed(text, "a", stated), threshold), fixed("42", "b")], scorer=SelfConfidence())("q")
+        assert r.served_model == "b"
+        assert "stage 1 a: unreadable confidence" in strategy_row(log).reason
+        assert r.meta["acceptance"][0]["accepted"] is False
+
+
+def test_a_confidence_stated_as_text_in_metadata_is_read_like_the_answer_text() -> None:
+    assert Cascade([(fixed("41", "a", "90%"), 0.8), fixed("42", "b")])("q").served_model == "a"
+
+
 def test_validator_scorer() -> None:
     cascade = Cascade([(fixed("not json", "a"), 0.5), fixed('{"ok": true}', "b")], scorer=PassesValidators(IsJSON()))
     with CallLog() as log:
@@ -81,17 +126,17 @@ def test_validator_scorer() -> None:
     assert "score 0.000 < 0.5 (not valid JSON)" in strategy_row(log).reason
 
 
-def test_judge_scorer_parses_and_unreadable_scores_zero() -> None:
+def test_judge_scorer_parses_and_an_unreadable_verdict_is_never_accepted() -> None:
     judge_ok = FunctionModel(lambda p: "Score: 0.9", name="judge")
     with CallLog() as log:
-        r = Cascade([(fixed("42", "a", latency=0.1), 0.8), fixed("x", "b")], scorer=JudgeScore(judge_ok))("q")
+        r = Cascade([(fixed("42", "a", latency=0.1), 0.8), fixed("x", "b")], scorer=JudgeApproval(judge_ok))("q")
     assert r.served_model == "a"
     frame = log.to_frame()
     assert frame[frame.parent_id == r.call_id].name.tolist() == ["a", "judge"]
     assert r.latency_s == pytest.approx(frame[frame.parent_id == r.call_id].latency_s.sum())
     with CallLog() as log:
-        r = Cascade([(fixed("42", "a"), 0.1), fixed("x", "b")], scorer=JudgeScore(fixed("dunno", "j")))("q")
-    assert r.served_model == "b" and "judge reply 'dunno' is no 0-1 score: 0" in strategy_row(log).reason
+        r = Cascade([(fixed("42", "a"), 0.0), fixed("x", "b")], scorer=JudgeApproval(fixed("dunno", "j")))("q")
+    assert r.served_model == "b" and "judge reply 'dunno' is no 0-1 score: not accepted" in strategy_row(log).reason
 
 
 def test_simulated_judge_sees_a_verdict_not_the_item_answer() -> None:
@@ -101,7 +146,9 @@ def test_simulated_judge_sees_a_verdict_not_the_item_answer() -> None:
         seen.append(request)
         return "1"
 
-    ask(Cascade([(fixed("41", "a"), 0.5), fixed("42", "b")], scorer=JudgeScore(FunctionModel(judge, name="j"))), ITEM)
+    ask(
+        Cascade([(fixed("41", "a"), 0.5), fixed("42", "b")], scorer=JudgeApproval(FunctionModel(judge, name="j"))), ITEM
+    )
     assert seen[0].metadata == {"judge_task": "verdict", "answer": "41"}
     assert seen[0].item_id == "q1" and "41" in seen[0].prompt
 
@@ -150,7 +197,7 @@ def test_with_thresholds_and_config_errors() -> None:
 
 def test_judge_prompt_slots_are_filled_once_so_a_question_cannot_inject_the_answer():
     from orchestra_lab import FunctionModel, Request, Response
-    from orchestra_lab.strategies import JudgeScore
+    from orchestra_lab.strategies import JudgeApproval
 
     seen: list[str] = []
 
@@ -158,9 +205,25 @@ def test_judge_prompt_slots_are_filled_once_so_a_question_cannot_inject_the_answ
         seen.append(prompt)
         return "0.9"
 
-    scorer = JudgeScore(FunctionModel(judge, name="judge"))
+    scorer = JudgeApproval(FunctionModel(judge, name="judge"))
     request = Request.of("Repeat after me: {answer}")
     from orchestra_lab._sync import run_sync
 
     run_sync(scorer.score(request, Response("42", requested_model="m")))
     assert "Repeat after me: {answer}" in seen[0]  # the user's braces are kept, not replaced by the answer
+
+
+def test_acceptance_tests_have_their_own_names_and_the_old_ones_warn() -> None:
+    import orchestra_lab as ol
+    from orchestra_lab import strategies
+    from orchestra_lab.strategies import AcceptanceTest, JudgeApproval
+
+    assert all(issubclass(t, AcceptanceTest) for t in (SelfConfidence, JudgeApproval, Agreement, PassesValidators))
+    assert (ol.AcceptanceTest, ol.JudgeApproval) == (AcceptanceTest, JudgeApproval)
+    for old, new in (("AcceptanceScorer", AcceptanceTest), ("JudgeScore", JudgeApproval)):
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated: use {new.__name__}"):
+            assert getattr(strategies, old) is new
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated"):
+            assert getattr(strategies.cascade, old) is new
+    with pytest.raises(AttributeError):
+        strategies.NoSuchTest  # noqa: B018

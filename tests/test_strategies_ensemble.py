@@ -16,6 +16,8 @@ from orchestra_lab.strategies import (
     WeightedVote,
     normalize_answer,
 )
+from orchestra_lab.strategies._judge import parse_pick
+from orchestra_lab.strategies.ensemble import BEST_OF_PROMPT
 
 
 def fixed(text: str, name: str, latency: float = 0.1) -> FunctionModel:
@@ -89,6 +91,15 @@ def test_weighted_vote_by_position_and_name() -> None:
         WeightedVote([1, -1])
 
 
+def test_weighted_vote_sees_float_sums_that_tie_as_a_tie() -> None:
+    members = [fixed("B", "a"), fixed("A", "b"), fixed("A", "c")]  # 0.3 vs 0.1 + 0.2 = 0.30000000000000004
+    with CallLog() as log:
+        r = Ensemble(members, WeightedVote([0.3, 0.1, 0.2])).complete("q")
+    assert r.text == "B" and r.served_model == "a"  # the documented tie rule: the earliest member
+    assert "tie between 2 answers broken by the earliest member (#1)" in strategy_row(log).reason
+    assert Ensemble(members, WeightedVote([0.3, 0.1, 0.2000001]))("q").text == "A"  # a real difference still wins
+
+
 def test_self_consistency_samples_with_distinct_seeds() -> None:
     seen: list[tuple[int | None, float | None]] = []
 
@@ -128,6 +139,58 @@ def test_best_of_n_picks_the_judged_candidate_and_falls_back() -> None:
     with CallLog() as log:
         r = Ensemble(members, BestOfN(fixed("hmm", "j"))).complete("q")
     assert r.text == "y" and "names no candidate: majority vote fallback" in strategy_row(log).reason
+
+
+@pytest.mark.parametrize(
+    ("reply", "pick"),
+    [
+        ("2", 2),  # a simulated judge answers with the bare choice
+        ("Of the 3 candidates, the best is [2].", 2),
+        ("Best: [3]", 3),
+        ("Candidates [1] and [3] repeat a slip. Best: [2]", 2),  # the asked-for marker outranks brackets
+        ("**Best:** 1", 1),
+        ("best answer: 2", 2),
+        ("Answer: [1]", 1),
+        ("Candidate [1] is best", 1),
+        ("[2] is right (it says 42).", 2),  # 42 is no candidate number
+    ],
+)
+def test_parse_pick_prefers_an_explicit_marker(reply: str, pick: int) -> None:
+    assert parse_pick(reply, 3) == (pick, None)
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        ("Answer 1 is wrong; 2 is best.", "several candidates (1, 2)"),
+        ("Best: [1]. Best: [3].", "several candidates (1, 3)"),
+        ("I like [1] and [2] equally.", "several candidates (1, 2)"),
+        ("none of them", "names no candidate"),
+        ("Best: [7]", "names no candidate"),
+    ],
+)
+def test_parse_pick_calls_ambiguity_unparseable_instead_of_guessing(reply: str, problem: str) -> None:
+    pick, why = parse_pick(reply, 3)
+    assert pick is None and problem in why
+
+
+def test_best_of_n_asks_for_a_marker_and_logs_an_ambiguous_verdict() -> None:
+    assert "Best: [n]" in BEST_OF_PROMPT
+    members = [fixed("x", "a"), fixed("y", "b"), fixed("y", "c")]
+    with CallLog() as log:
+        r = Ensemble(members, BestOfN(fixed("Answer 1 is wrong; 2 is best.", "j"))).complete("q")
+    reason = strategy_row(log).reason
+    assert r.text == "y" and "several candidates (1, 2)" in reason and "majority vote fallback" in reason
+
+
+def test_a_simulated_judge_answering_a_bare_number_is_still_read_as_its_pick() -> None:
+    judge = SimulatedModel.profile("sim/large")
+    best = Ensemble([fixed("41", "a"), fixed("42", "b"), fixed("43", "c")], BestOfN(judge))
+    with CallLog() as log:
+        r = best.complete(Request.of("What is 6 * 7?", item_id="q", metadata={"expected": 42, "difficulty": 0.1}))
+    judge_reply = log.to_frame().query("name == 'sim/large'").iloc[0]
+    assert judge_reply.response_text in {"1", "2", "3"}
+    assert strategy_row(log).decision == f"candidate {judge_reply.response_text}" and r.served_model in {"a", "b", "c"}
 
 
 def test_mixture_of_agents_layers_and_latency() -> None:

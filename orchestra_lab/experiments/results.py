@@ -73,8 +73,8 @@ ITEM_COLUMNS: tuple[str, ...] = tuple(name for name, _ in ITEM_SCHEMA)
 # name, meaning: the columns of Results.summary() (one row per strategy, indexed by strategy)
 SUMMARY_SCHEMA: tuple[tuple[str, str], ...] = (
     ("n", "rows: items x repeats that finished"),
-    ("score_mean", "mean score (errors count 0; NaN scores left out)"),
-    ("score_ci_lo", "lower end of the 95% bootstrap confidence interval of the mean score, over items"),
+    ("score_mean", "mean over items of each item's mean score over its repeats (errors count 0; NaN scores left out)"),
+    ("score_ci_lo", "lower end of the 95% bootstrap confidence interval of score_mean (resamples items)"),
     ("score_ci_hi", "upper end of that interval"),
     ("error_rate", "share of rows whose strategy call failed"),
     ("cost_usd_total", "total spend in USD (NaN when a price is unknown)"),
@@ -202,8 +202,9 @@ class Results:
     ) -> pd.DataFrame:
         """One row per strategy (see :data:`SUMMARY_SCHEMA`), best mean score first, then cheapest per item.
 
-        The confidence interval resamples items, each item's repeats averaged first; it does not depend on the
-        order the rows finished in.
+        ``score_mean`` is the mean over items of each item's mean over its repeats, and its confidence interval
+        resamples those item means: the estimate and its interval are of the same quantity, so unequal repeats
+        (a spend-cap stop) cannot put the estimate outside its interval. Neither depends on the finishing order.
         """
         rows = {
             name: _summarize(group, confidence=confidence, resamples=resamples, seed=seed)
@@ -358,7 +359,7 @@ def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: 
     correct = np.nansum(scores)
     row: dict[str, float] = {
         "n": len(group),
-        "score_mean": float(stats.nanmean(scores)),
+        "score_mean": float(stats.nanmean(item_scores)),  # the quantity the interval is of: never outside it
         "score_ci_lo": lo,
         "score_ci_hi": hi,
         "error_rate": float((group["status"] == "error").mean()),

@@ -8,8 +8,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import inspect
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +24,9 @@ from .base import Model
 Answer = str | Response
 Fn = Callable[[Any], Answer | Awaitable[Answer]]
 
+THREADS = 64  # sync functions that can run at once (asyncio's default executor has only CPUs + 4 threads)
+_EXECUTOR = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="orchestra_lab-function")
+
 
 class FunctionModel(Model):
     """A model whose answer is ``fn(prompt)`` -- or ``fn(request)`` when its first parameter is named ``request``.
@@ -28,6 +34,11 @@ class FunctionModel(Model):
     ``fn`` may be sync or async and return a string or a :class:`~orchestra_lab.types.Response`; what a Response
     leaves unset is filled in (cost ``cost_per_call``, provider and source ``"function"``, 0 tokens, model names).
     Calls cost ``cost_per_call`` USD (default 0: your own code is free) and their latency is measured.
+
+    A sync ``fn`` runs in a worker thread (up to :data:`THREADS` at once, with the caller's context, so calls it
+    makes are logged beneath this one), so it never blocks the event loop: the members of an ensemble run at the
+    same time, and each latency is the wall clock's. An async ``fn`` runs on the loop. A sync ``fn`` shared by
+    concurrent calls must be thread-safe.
 
     >>> from orchestra_lab import FunctionModel
     >>> def shout(request):
@@ -48,9 +59,11 @@ class FunctionModel(Model):
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self.cost_per_call = cost_per_call
         self._wants_request = param_names(fn)[:1] == ["request"]
+        self._is_async = _is_async_callable(fn)
 
     async def _acomplete(self, request: Request) -> Response:
-        result = self.fn(request if self._wants_request else request.prompt)
+        argument = request if self._wants_request else request.prompt
+        result = self.fn(argument) if self._is_async else await _in_thread(self.fn, argument)
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, str):
@@ -82,3 +95,16 @@ class FunctionModel(Model):
             usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0, usage.estimated),
             cost_usd=self.cost_per_call if response.cost_usd is None else response.cost_usd,
         )
+
+
+def _is_async_callable(fn: Fn) -> bool:
+    """Whether calling ``fn`` gives a coroutine: an ``async def`` function, a partial of one, or an object whose
+    ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
+
+
+async def _in_thread(fn: Fn, argument: Any) -> Any:
+    """``fn(argument)`` in a worker thread, in a copy of the current context (the call log span), like
+    ``asyncio.to_thread`` but on our own, larger pool."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, context.run, fn, argument)

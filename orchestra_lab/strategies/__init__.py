@@ -16,16 +16,19 @@ Fallback(name='fallback')
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._answers import canonical_answer as normalize_answer
 from .._thresholds import threshold_for_share
+from . import cascade
 from ._scripts import detect_script
 from .base import Strategy, render_tree
 from .cascade import (
     Acceptance,
-    AcceptanceScorer,
+    AcceptanceTest,
     Agreement,
     Cascade,
-    JudgeScore,
+    JudgeApproval,
     PassesValidators,
     SelfConfidence,
     Stage,
@@ -51,7 +54,7 @@ from .validators import Check, IsJSON, Matches, NoRefusal, NotEmpty, Validator, 
 
 __all__ = [
     "Acceptance",
-    "AcceptanceScorer",
+    "AcceptanceTest",
     "Aggregator",
     "Agreement",
     "Ballot",
@@ -66,7 +69,7 @@ __all__ = [
     "Fallback",
     "HashingEmbeddings",
     "IsJSON",
-    "JudgeScore",
+    "JudgeApproval",
     "Keywords",
     "LLMRouter",
     "LearnedRouter",
@@ -104,3 +107,10 @@ __all__ = [
     "render_tree",
     "threshold_for_share",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated names (``AcceptanceScorer``, ``JudgeScore``): the new objects, with a DeprecationWarning."""
+    if name in cascade._DEPRECATED:
+        return getattr(cascade, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

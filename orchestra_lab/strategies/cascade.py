@@ -1,8 +1,15 @@
-"""Cascade (FrugalGPT): ask cheap models first, stop at the first answer good enough for its stage."""
+"""Cascade (FrugalGPT): ask cheap models first, stop at the first answer good enough for its stage.
+
+Whether an answer is good enough is an :class:`AcceptanceTest`, decided online without the expected answer -- not
+to be confused with an experiment's scorers (:mod:`orchestra_lab.experiments.scorers`), which grade answers
+afterwards against it. The tests: :class:`SelfConfidence`, :class:`JudgeApproval`, :class:`Agreement` and
+:class:`PassesValidators`; each gives an :class:`Acceptance`.
+"""
 
 from __future__ import annotations
 
-import re
+import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -10,7 +17,7 @@ from typing import Any
 from .._answer_key import verdict_task
 from .._answers import answers_match
 from .._template import fill, require_slots
-from .._verdict import parse_verdict
+from .._verdict import parse_confidence, parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
 from .base import Outcome, Strategy, call, call_all, default_temperature
@@ -19,9 +26,10 @@ from .validators import Validator, as_validator, first_rejection
 
 @dataclass(slots=True)
 class Acceptance:
-    """How acceptable an answer is (0-1), why, and the latency scoring added after the answer."""
+    """An acceptance test's result: how acceptable the answer is (0-1, compared with the stage's threshold;
+    ``None`` when it could not be assessed: never accepted), why, and the latency the test added."""
 
-    score: float
+    score: float | None
     reason: str
     latency_s: float = 0.0
 
@@ -35,11 +43,12 @@ class StageRun:
     latency_s: float
 
 
-class AcceptanceScorer:
-    """Base of acceptance scorers: answer with the stage model, then :meth:`score` the answer."""
+class AcceptanceTest:
+    """Decides online, without the expected answer, whether a cascade stage's answer is accepted: the base runs
+    the stage's model, then :meth:`score` rates the answer as an :class:`Acceptance`."""
 
     def models(self) -> list[tuple[str, Model]]:
-        """Models the scorer calls, labelled (a judge, a second opinion...)."""
+        """Models the test calls, labelled (a judge, a second opinion...)."""
         return []
 
     async def run(self, model: Model, request: Request) -> StageRun:
@@ -50,11 +59,12 @@ class AcceptanceScorer:
         return StageRun(outcome, acceptance, outcome.latency_s + acceptance.latency_s)
 
     async def score(self, request: Request, response: Response) -> Acceptance:
+        """How acceptable ``response`` is as the answer to ``request``."""
         raise NotImplementedError
 
 
-class PassesValidators(AcceptanceScorer):
-    """1 when every validator accepts the answer, else 0 (the reason names the rejection)."""
+class PassesValidators(AcceptanceTest):
+    """Accepts (1) when every validator accepts the answer, else 0 (the reason names the rejection)."""
 
     def __init__(self, *validators: Validator | Callable[[str], bool | str | None]) -> None:
         if not validators:
@@ -69,32 +79,50 @@ class PassesValidators(AcceptanceScorer):
         return f"PassesValidators({', '.join(map(repr, self.validators))})"
 
 
-_CONFIDENCE = re.compile(r"confidence\s*[:=]?\s*(\d*\.?\d+\s*%?)", re.IGNORECASE)
+class SelfConfidence(AcceptanceTest):
+    """The model's own confidence: ``response.meta["confidence"]`` (a number in [0, 1], or text like ``"90%"``),
+    else the last "Confidence: ..." in the answer ("0.8", "9/10", "4 out of 5", "90%", "90"); 0 if neither.
 
-
-class SelfConfidence(AcceptanceScorer):
-    """The model's own confidence: ``response.meta["confidence"]``, else ``confidence: 0.8`` in the text; 0 if
-    neither.
+    A confidence outside [0, 1] after scaling, or one that is not a number (``True``, ``"very sure"``), is
+    unreadable: never accepted, whatever the threshold (the reason says why).
 
     >>> import asyncio
     >>> from orchestra_lab import Request, Response
-    >>> answer = Response("Paris. Confidence: 90%", requested_model="any")
+    >>> answer = Response("Paris. Confidence: 9/10", requested_model="any")
     >>> asyncio.run(SelfConfidence().score(Request.of("Capital of France?"), answer))
     Acceptance(score=0.9, reason='confidence in text', latency_s=0.0)
     """
 
     async def score(self, request: Request, response: Response) -> Acceptance:
         stated = response.meta.get("confidence")
-        if isinstance(stated, (int, float)):
-            return Acceptance(float(stated), "stated confidence")
-        match = _CONFIDENCE.search(response.text)
-        value = parse_verdict(match.group(1), scale=None)[0] if match else None
+        if stated is None:
+            value, problem = parse_confidence(response.text)
+            if value is None and problem is None:
+                return Acceptance(0.0, "no confidence stated: 0")
+            source = "confidence in text"
+        else:
+            value, problem = _metadata_confidence(stated)
+            source = "stated confidence"
         if value is None:
-            return Acceptance(0.0, "no confidence stated: 0")
-        return Acceptance(value, "confidence in text")
+            return Acceptance(None, f"unreadable confidence ({problem}): not accepted")
+        return Acceptance(value, source)
 
     def __repr__(self) -> str:
         return "SelfConfidence()"
+
+
+def _metadata_confidence(stated: object) -> tuple[float | None, str | None]:
+    """A confidence given in metadata: a real number in [0, 1] (bool is not a number), or text read as in answers."""
+    if isinstance(stated, str):
+        value, problem = parse_confidence(stated, keyed=False)
+        if value is None and problem is None:
+            return None, f"{stated!r} states no number"
+        return value, problem
+    if isinstance(stated, bool) or not isinstance(stated, numbers.Real):
+        return None, f"{stated!r} is not a number"
+    if not 0.0 <= float(stated) <= 1.0:
+        return None, f"{stated!r} is outside [0, 1]"
+    return float(stated), None
 
 
 JUDGE_PROMPT = """Rate how likely the answer below is correct and complete, from 0 (surely wrong) to 1 (surely right).
@@ -107,17 +135,18 @@ Answer:
 {answer}"""
 
 
-class JudgeScore(AcceptanceScorer):
-    """A judge model rates the answer 0-1 (its reply parsed; unreadable -> 0 with the reason saying so).
+class JudgeApproval(AcceptanceTest):
+    """A judge model rates the answer 0-1 (its reply parsed; an unreadable reply or a failed judge is never
+    accepted).
 
     The judge is a child row; its latency adds to the stage's.
     """
 
     def __init__(self, judge: Model, prompt: str = JUDGE_PROMPT) -> None:
         if not isinstance(judge, Model):
-            raise TypeError(f"JudgeScore.judge: {type(judge).__name__} is not a Model")
+            raise TypeError(f"JudgeApproval.judge: {type(judge).__name__} is not a Model")
         self.judge = judge
-        self.prompt = require_slots(prompt, ("question", "answer"), "JudgeScore.prompt")
+        self.prompt = require_slots(prompt, ("question", "answer"), "JudgeApproval.prompt")
 
     def models(self) -> list[tuple[str, Model]]:
         return [("judge", self.judge)]
@@ -132,18 +161,20 @@ class JudgeScore(AcceptanceScorer):
         )
         outcome = await call(self.judge, ask)
         if outcome.response is None:
-            return Acceptance(0.0, f"judge failed ({outcome.describe_error()}): 0", outcome.latency_s)
+            return Acceptance(None, f"judge failed ({outcome.describe_error()}): not accepted", outcome.latency_s)
         value = parse_verdict(outcome.response.text, scale=None)[0]
         if value is None:
-            return Acceptance(0.0, f"judge reply {outcome.response.text[:60]!r} is no 0-1 score: 0", outcome.latency_s)
+            reply = outcome.response.text[:60]
+            return Acceptance(None, f"judge reply {reply!r} is no 0-1 score: not accepted", outcome.latency_s)
         return Acceptance(value, f"judge {self.judge.name} rated it", outcome.latency_s)
 
     def __repr__(self) -> str:
-        return f"JudgeScore(judge={self.judge.name!r})"
+        return f"JudgeApproval(judge={self.judge.name!r})"
 
 
-class Agreement(AcceptanceScorer):
-    """A second model answers too, concurrently: 1 when the two normalized answers agree, else 0.
+class Agreement(AcceptanceTest):
+    """A second model answers too, concurrently: 1 when the two normalized answers agree, else 0 (a failed second
+    opinion is never accepted).
 
     The stage's latency is the slower of the two.
     """
@@ -162,7 +193,8 @@ class Agreement(AcceptanceScorer):
         if mine.response is None:
             return StageRun(mine, None, latency)
         if theirs.response is None:
-            return StageRun(mine, Acceptance(0.0, f"{self.other.name} failed ({theirs.describe_error()}): 0"), latency)
+            unchecked = Acceptance(None, f"{self.other.name} failed ({theirs.describe_error()}): not accepted")
+            return StageRun(mine, unchecked, latency)
         agree = answers_match(mine.response.text, theirs.response.text)
         verdict = f"{'agrees' if agree else 'disagrees'} with {self.other.name}"
         return StageRun(mine, Acceptance(1.0 if agree else 0.0, verdict), latency)
@@ -173,7 +205,8 @@ class Agreement(AcceptanceScorer):
 
 @dataclass(frozen=True)
 class Stage:
-    """A cascade stage: a model, the acceptance threshold (0-1) and optionally its own scorer.
+    """A cascade stage: a model, the acceptance threshold (0-1) and optionally its own acceptance test
+    (``scorer``, an :class:`AcceptanceTest`).
 
     >>> from orchestra_lab import SimulatedModel
     >>> from orchestra_lab.strategies import Agreement, Cascade, Stage
@@ -187,7 +220,7 @@ class Stage:
 
     model: Model
     threshold: float | None = None
-    scorer: AcceptanceScorer | None = None
+    scorer: AcceptanceTest | None = None
 
 
 class Cascade(Strategy):
@@ -196,9 +229,10 @@ class Cascade(Strategy):
     refused by the spend cap (:class:`~orchestra_lab.errors.BudgetExceededError`) stops the cascade instead.
 
     ``stages`` are :class:`Stage` objects, ``(model, threshold)`` pairs, or a bare model for the last stage.
-    ``scorer`` is the default for stages that name none. Acceptance scores are kept in
-    ``response.meta["acceptance"]`` and the row's reason, so thresholds can be studied later;
-    :meth:`with_thresholds` makes a copy with other thresholds. Latency is the sum over the stages run.
+    ``scorer`` is the default :class:`AcceptanceTest` for stages that name none (:class:`SelfConfidence`).
+    Acceptance scores are kept in ``response.meta["acceptance"]`` and the row's reason, so thresholds can be
+    studied later; :meth:`with_thresholds` makes a copy with other thresholds. Latency is the sum over the stages
+    run.
 
     >>> from orchestra_lab import SimulatedModel, answer_key
     >>> from orchestra_lab.strategies import Cascade, SelfConfidence, Stage
@@ -214,7 +248,7 @@ class Cascade(Strategy):
         self,
         stages: Sequence[Stage | tuple[Model, float] | Model],
         *,
-        scorer: AcceptanceScorer | None = None,
+        scorer: AcceptanceTest | None = None,
         name: str | None = None,
     ) -> None:
         self.stages = [_as_stage(s, i) for i, s in enumerate(stages)]
@@ -238,7 +272,7 @@ class Cascade(Strategy):
                 out += [(f"stage {i} {label}", m) for label, m in self._scorer(stage).models()]
         return _unique(out)
 
-    def _scorer(self, stage: Stage) -> AcceptanceScorer:
+    def _scorer(self, stage: Stage) -> AcceptanceTest:
         return stage.scorer if stage.scorer is not None else self.scorer
 
     def with_thresholds(self, *thresholds: float) -> Cascade:
@@ -273,8 +307,9 @@ class Cascade(Strategy):
                 record |= {"accepted": True, "reason": "last stage"}
             else:
                 assert run.acceptance is not None and stage.threshold is not None
-                accepted = run.acceptance.score >= stage.threshold
-                record |= {"score": run.acceptance.score, "accepted": accepted, "reason": run.acceptance.reason}
+                score = run.acceptance.score
+                accepted = score is not None and score >= stage.threshold
+                record |= {"score": score, "accepted": accepted, "reason": run.acceptance.reason}
                 if not accepted:
                     continue
             return self._respond(
@@ -321,3 +356,15 @@ def _unique(branches: list[tuple[str, Model]]) -> list[tuple[str, Model]]:
             seen.add(id(model))
             out.append((label, model))
     return out
+
+
+_DEPRECATED = {"AcceptanceScorer": "AcceptanceTest", "JudgeScore": "JudgeApproval"}  # old name: new name
+
+
+def __getattr__(name: str) -> Any:
+    """The old names of the acceptance tests, with a DeprecationWarning."""
+    if name not in _DEPRECATED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    new = _DEPRECATED[name]
+    warnings.warn(f"{name} is deprecated: use {new}", DeprecationWarning, stacklevel=2)
+    return globals()[new]

@@ -4,8 +4,9 @@ Members run concurrently; a failed member is left out of the combination (its ro
 row's reason names it), but a refusal by the spend cap stops the ensemble (it is raised, not voted around).
 Latency = the slowest member + the aggregation step (a judge, MoA layers).
 
-**Tie-break rule** (all votes): among answers with the same top vote, the one given by the earliest member in the
-ensemble's order wins, and the reason says a tie was broken.
+**Tie-break rule** (all votes): among answers with the same top vote (weights summed as floats are the same when
+equal to a relative 1e-9), the one given by the earliest member in the ensemble's order wins, and the reason says a
+tie was broken.
 """
 
 from __future__ import annotations
@@ -109,8 +110,12 @@ class WeightedVote(MajorityVote):
         return f"WeightedVote({self.weights!r})"
 
 
+TIE_TOLERANCE = 1e-9  # relative: vote totals this close are tied (0.1 + 0.2 and 0.3 are the same weight)
+
+
 def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict:
-    """Weighted plurality over normalized answers; ties go to the answer of the earliest member."""
+    """Weighted plurality over normalized answers; totals equal within :data:`TIE_TOLERANCE` (relative) are a tie,
+    and ties go to the answer of the earliest member."""
     totals: dict[str, float] = {}
     first: dict[str, Ballot] = {}
     for ballot in ballots:
@@ -118,7 +123,7 @@ def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict
         totals[key] = totals.get(key, 0.0) + weight_of(ballot)
         first.setdefault(key, ballot)
     top = max(totals.values())
-    tied = [k for k, v in totals.items() if v == top]
+    tied = [k for k, v in totals.items() if math.isclose(v, top, rel_tol=TIE_TOLERANCE)]
     winner = min(tied, key=lambda k: first[k].index)
     tally = ", ".join(f"{k[:40]!r}: {v:g}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
     reason = f"votes {tally} (of {len(ballots)} answers)"
@@ -128,7 +133,7 @@ def vote(ballots: list[Ballot], weight_of: Callable[[Ballot], float]) -> Verdict
 
 
 BEST_OF_PROMPT = """Here are {count} candidate answers to the question below. Which one is best?
-Reply with the number of the best answer only.
+Reply with the best one's number as Best: [n].
 
 Question:
 {question}
@@ -137,8 +142,9 @@ Question:
 
 
 class BestOfN(Aggregator):
-    """A judge model reads the numbered candidates and picks the best; a reply naming no candidate (or a failed
-    judge) falls back to :class:`MajorityVote` (deterministic), and the reason says so.
+    """A judge model reads the numbered candidates and picks the best ("Best: [n]"); a reply naming no candidate,
+    or several without one marked best, or a failed judge falls back to :class:`MajorityVote` (deterministic), and
+    the reason says why.
 
     The judge request's metadata names its task (the candidates, as in the prompt), never the right pick: a simulated
     judge works that out from the item's answer key and is right at its skill rate.
@@ -170,13 +176,12 @@ class BestOfN(Aggregator):
     async def aggregate(self, request: Request, ballots: list[Ballot]) -> Verdict:
         answers = [b.response.text for b in ballots]
         outcome = await call(self.judge, self.judge_request(request, answers))
-        pick = parse_pick(outcome.response.text, len(answers)) if outcome.response is not None else None
+        if outcome.response is None:
+            pick, why = None, f"judge failed ({outcome.describe_error()})"
+        else:
+            pick, problem = parse_pick(outcome.response.text, len(answers))
+            why = f"judge reply {outcome.response.text[:60]!r} {problem}"
         if pick is None:
-            why = (
-                f"judge failed ({outcome.describe_error()})"
-                if outcome.response is None
-                else f"judge reply {outcome.response.text[:60]!r} names no candidate"
-            )
             fallback = vote(ballots, MajorityVote().weight)
             return Verdict(
                 fallback.response,
