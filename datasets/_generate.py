@@ -559,8 +559,10 @@ MESSAGES: dict[str, dict[str, dict[str, list[str]]]] = {
     },
 }
 
-INTENT_PROMPT = (
-    "Classify the intent of this customer message. Reply with exactly one label from: {labels}.\n\nMessage: {text}"
+# The instructions are a system prompt, not part of `input`: a request's prompt is then the customer's message alone,
+# so what reads it (a Script or Language route predicate, a keyword rule) sees the customer's language.
+INTENT_SYSTEM = (
+    "Classify the intent of the customer's message. Reply with exactly one label from: " + ", ".join(INTENTS) + "."
 )
 
 
@@ -599,7 +601,7 @@ def intents() -> list[Record]:
                 records.append(
                     {
                         "id": f"intent-{len(records) + 1:03d}",
-                        "input": INTENT_PROMPT.format(labels=", ".join(INTENTS), text=text),
+                        "input": text,
                         "expected": intent,
                         "category": language,
                         "difficulty": round(difficulty, 2),
@@ -814,10 +816,11 @@ CARDS = {
         "For each intent and language, messages are filled from hand-written templates (product, order number, "
         "amount, days, city...). Each intent has 9 English, 8 Hindi and 8 Hinglish messages: mostly clear ones, two "
         "indirect ones (the intent is implied) and one or two with mixed signals (another intent is mentioned).",
-        "`input` is the full prompt (instructions, the label list and the message). `expected` is the intent label. "
+        "`input` is the customer's message alone; the instructions are a system prompt: run it with "
+        f'`Experiment(load_dataset("intents"), ..., system="{INTENT_SYSTEM}")`. `expected` is the intent label. '
         "`category` is the language. `difficulty` comes from ambiguity: clear 0.15, indirect 0.45, mixed 0.75, "
         "+0.05 for Hindi and Hinglish, with a little jitter. `metadata`: `language`, `choices` (all labels), "
-        '`ambiguity`, `message` (the message alone), `answer_type` ("label").',
+        '`ambiguity`, `message` (the message, as in `input`), `answer_type` ("label").',
         "label (normalized exact match)",
     ),
     "extraction": (
