@@ -5,8 +5,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
+from orchestra_lab import Request, SimulatedModel, answer_key
 from orchestra_lab.experiments.dataset import load_dataset
-from orchestra_lab.strategies import Script
+from orchestra_lab.strategies import Language, LanguageIdentifier, RuleRouter, Script
+from orchestra_lab.strategies.language import shipped_identifier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,3 +35,53 @@ def test_script_routes_every_hindi_intent_as_shipped_with_its_instructions_as_sy
 def test_the_intents_card_says_which_system_prompt_to_pass():
     card = load_dataset("intents").card
     assert card is not None and _generator().INTENT_SYSTEM in card and "system=" in card
+
+
+def test_language_identifies_the_held_apart_messages_of_each_language():
+    identify = shipped_identifier()
+    held_out = load_dataset("languages")
+    for language in ("en", "hi", "hinglish"):
+        items = [i for i in held_out if i.expected == language]
+        right = sum(identify(i.input) == language for i in items)
+        assert len(items) >= 60 and right / len(items) >= 0.95, (language, right, len(items))
+    assert {i.metadata["scripts"] for i in held_out if i.expected == "hinglish"} == {"latin", "mixed"}
+
+
+def test_the_seed_set_and_the_evaluation_set_share_no_message():
+    seed = {i.input.casefold() for i in load_dataset("language_seed")}
+    assert len(seed) == 90 and not seed & {i.input.casefold() for i in load_dataset("languages")}
+
+
+def test_a_rule_router_sends_hinglish_and_code_mixed_messages_to_the_hindi_model():
+    small, hindi = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/medium")
+    router = RuleRouter([(Language("hi", "hinglish"), hindi)], default=small)
+    served = {}
+    for text in ("Mera refund कब आएगा?", "Mera refund kab aayega?", "मेरा रिफ़ंड कब आएगा?", "When is my refund due?"):
+        with answer_key(expected="refund"):
+            served[text] = router(text).served_model
+    assert list(served.values()) == ["sim/medium", "sim/medium", "sim/medium", "sim/small"]
+
+
+def test_language_reads_the_users_message_not_the_system_prompt():
+    english_system = "Classify the intent of the customer's message. Reply with one label."
+    assert Language("hinglish")(Request.of("Order cancel kar do", system=english_system))
+    assert not Language("en")(Request.of("ऑर्डर रद्द कर दीजिए", system=english_system))
+
+
+def test_language_routes_the_shipped_intents_by_their_language():
+    """Measured: 198 of 200; two Hinglish messages heavy with English words ("Earphones ki delivery Monday ko kar do
+    please.") are taken for English."""
+    system = _generator().INTENT_SYSTEM
+    items = list(load_dataset("intents"))
+    for language in ("en", "hi", "hinglish"):
+        of_language = [i for i in items if i.category == language]
+        right = sum(Language(language)(i.to_request(system=system)) for i in of_language)
+        assert right / len(of_language) >= 0.95, (language, right, len(of_language))
+    assert all(Language("hi")(i.to_request(system=system)) for i in items if i.category == "hi")
+
+
+def test_language_rejects_unknown_names_and_an_identifier_needs_both_latin_labels():
+    with pytest.raises(ValueError, match="unknown language"):
+        Language("hindi")
+    with pytest.raises(ValueError, match="both 'en' and 'hinglish'"):
+        LanguageIdentifier([("where is my order", "en")])

