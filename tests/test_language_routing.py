@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,9 @@ def test_language_rejects_unknown_names_and_an_identifier_needs_both_latin_label
         Language("hindi")
     with pytest.raises(ValueError, match="both 'en' and 'hinglish'"):
         LanguageIdentifier([("where is my order", "en")])
+
+
+def test_the_routing_notebook_routes_by_language_on_the_shipped_messages():
+    notebook = json.loads((REPO / "notebooks" / "routing.ipynb").read_text("utf-8"))
+    code = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    assert "Language(" in code and 'load_dataset("languages")' in code and 'split("\\n\\nMessage:")' not in code
