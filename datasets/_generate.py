@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -15,6 +16,9 @@ from fractions import Fraction
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # the hand-written texts beside this file; this checkout's orchestra_lab
+import _language_texts as language_texts  # noqa: E402
+
 Record = dict[str, object]
 
 # -- arithmetic ------------------------------------------------------------------------------------------------------
@@ -559,8 +563,10 @@ MESSAGES: dict[str, dict[str, dict[str, list[str]]]] = {
     },
 }
 
-INTENT_PROMPT = (
-    "Classify the intent of this customer message. Reply with exactly one label from: {labels}.\n\nMessage: {text}"
+# The instructions are a system prompt, not part of `input`: a request's prompt is then the customer's message alone,
+# so what reads it (a Script or Language route predicate, a keyword rule) sees the customer's language.
+INTENT_SYSTEM = (
+    "Classify the intent of the customer's message. Reply with exactly one label from: " + ", ".join(INTENTS) + "."
 )
 
 
@@ -599,7 +605,7 @@ def intents() -> list[Record]:
                 records.append(
                     {
                         "id": f"intent-{len(records) + 1:03d}",
-                        "input": INTENT_PROMPT.format(labels=", ".join(INTENTS), text=text),
+                        "input": text,
                         "expected": intent,
                         "category": language,
                         "difficulty": round(difficulty, 2),
@@ -793,6 +799,75 @@ def extraction() -> list[Record]:
     return records
 
 
+# -- languages -----------------------------------------------------------------------------------------------------
+
+LANGUAGE_LABELS = ["en", "hi", "hinglish"]
+
+
+def _language_records(texts: dict[str, list[str]], prefix: str) -> list[Record]:
+    """One record per hand-written message (datasets/_language_texts.py), labelled with its language."""
+    records: list[Record] = []
+    for language in LANGUAGE_LABELS:
+        for text in texts[language]:
+            mixed = _has_latin_word(text) and _has_devanagari_word(text)
+            romanized = language == "hinglish" and not mixed
+            records.append(
+                {
+                    "id": f"{prefix}-{len(records) + 1:03d}",
+                    "input": text,
+                    "expected": language,
+                    "category": language,
+                    "difficulty": 0.7 if mixed else 0.5 if romanized else 0.2,
+                    "metadata": {
+                        "scripts": "mixed" if mixed else "latin" if _has_latin_word(text) else "devanagari",
+                        "choices": LANGUAGE_LABELS,
+                        "answer_type": "label",
+                    },
+                }
+            )
+    return records
+
+
+def _has_latin_word(text: str) -> bool:
+    """A Latin word that is not an all-capitals acronym (OTP, EMI)."""
+    return any(not word.isupper() for word in re.findall(r"[a-zA-Z]{2,}", text))
+
+
+def _has_devanagari_word(text: str) -> bool:
+    return re.search(r"[\u0900-\u097F]{2,}", text) is not None
+
+
+def languages() -> list[Record]:
+    return _language_records(language_texts.HELD_OUT, "lang")
+
+
+def language_seed() -> list[Record]:
+    return _language_records(language_texts.SEED, "seed")
+
+
+def _language_evaluation(records: list[Record]) -> str:
+    """Accuracy per language and the confusion table of the shipped identifier (trained on the seed set) here."""
+    from orchestra_lab.strategies.language import LanguageIdentifier
+
+    identify = LanguageIdentifier((str(rec["input"]), str(rec["expected"])) for rec in language_seed())
+    pairs = Counter((str(rec["expected"]), identify(str(rec["input"]))) for rec in records)
+    predicted = sorted({p for _, p in pairs})
+    rows = ["| true \\ predicted | " + " | ".join(predicted) + " | accuracy |", "|---" * (len(predicted) + 2) + "|"]
+    for truth in LANGUAGE_LABELS:
+        total = sum(n for (t, _), n in pairs.items() if t == truth)
+        cells = " | ".join(str(pairs[truth, p]) for p in predicted)
+        rows.append(f"| {truth} | {cells} | {pairs[truth, truth] / total:.1%} ({pairs[truth, truth]}/{total}) |")
+    right = sum(pairs[t, t] for t in LANGUAGE_LABELS)
+    return (
+        "**Measured.** `orchestra_lab.strategies.Language` (its `LanguageIdentifier` trained on `language_seed`, "
+        f"never on these messages) gets {right}/{len(records)} = {right / len(records):.1%} right:\n\n"
+        + "\n".join(rows)
+        + "\n\nThese messages were written by one author and are cleaner than real traffic: expect lower accuracy "
+        'on very short or loanword-heavy messages (the identifier calls "Hi" Hinglish and "Same day delivery '
+        'hai?" English).'
+    )
+
+
 # -- data cards ----------------------------------------------------------------------------------------------------
 
 CARDS = {
@@ -814,10 +889,11 @@ CARDS = {
         "For each intent and language, messages are filled from hand-written templates (product, order number, "
         "amount, days, city...). Each intent has 9 English, 8 Hindi and 8 Hinglish messages: mostly clear ones, two "
         "indirect ones (the intent is implied) and one or two with mixed signals (another intent is mentioned).",
-        "`input` is the full prompt (instructions, the label list and the message). `expected` is the intent label. "
+        "`input` is the customer's message alone; the instructions are a system prompt: run it with "
+        f'`Experiment(load_dataset("intents"), ..., system="{INTENT_SYSTEM}")`. `expected` is the intent label. '
         "`category` is the language. `difficulty` comes from ambiguity: clear 0.15, indirect 0.45, mixed 0.75, "
         "+0.05 for Hindi and Hinglish, with a little jitter. `metadata`: `language`, `choices` (all labels), "
-        '`ambiguity`, `message` (the message alone), `answer_type` ("label").',
+        '`ambiguity`, `message` (the message, as in `input`), `answer_type` ("label").',
         "label (normalized exact match)",
     ),
     "extraction": (
@@ -832,7 +908,29 @@ CARDS = {
         '`text` (the text alone), `answer_type` ("json").',
         "json_fields",
     ),
+    "languages": (
+        "Customer-support messages labelled with their language -- English (en), Hindi in Devanagari (hi) or "
+        "Hinglish (hinglish: Hindi in Latin script, or Hindi mixing Latin and Devanagari words) -- held apart to "
+        "measure language routing (`orchestra_lab.strategies.Language`).",
+        "Sentences hand-written for orchestra_lab (datasets/_language_texts.py): the same support situations (orders, "
+        "refunds, payments, accounts, complaints) written in each language, with everyday English loanwords "
+        "(order, refund, OTP, EMI). The Hinglish set has romanized messages and code-mixed ones. None of them is in "
+        "`language_seed` (the identifier's training set) or a variant of one of its sentences.",
+        "`input` is the message. `expected` and `category` are the language. `difficulty`: 0.2 one script, 0.5 "
+        "romanized Hinglish, 0.7 code-mixed. `metadata`: `scripts` (latin, devanagari or mixed), `choices` (the "
+        '3 labels), `answer_type` ("label").',
+        "label (normalized exact match)",
+    ),
+    "language_seed": (
+        "The training set of `orchestra_lab.strategies.Language`'s identifier: support messages labelled en, hi or "
+        "hinglish (same labels as `languages`, which is the held-apart evaluation set).",
+        "Sentences hand-written for orchestra_lab (datasets/_language_texts.py), separately from the `languages` "
+        "set; the Hinglish ones include code-mixed messages.",
+        "The same fields as `languages`.",
+        "label (normalized exact match)",
+    ),
 }
+EXTRA_SECTIONS: dict[str, Callable[[list[Record]], str]] = {"languages": _language_evaluation}
 
 
 def _card(name: str, records: list[Record]) -> str:
@@ -861,6 +959,8 @@ def _card(name: str, records: list[Record]) -> str:
         "**Licence.** MIT, the same as orchestra_lab.",
         "",
     ]
+    if name in EXTRA_SECTIONS:
+        lines[-2:-2] = [EXTRA_SECTIONS[name](records), ""]
     return "\n".join(lines)
 
 
@@ -875,6 +975,8 @@ BUILDERS: dict[str, Callable[[], list[Record]]] = {
     "arithmetic": arithmetic,
     "intents": intents,
     "extraction": extraction,
+    "languages": languages,
+    "language_seed": language_seed,
 }
 
 

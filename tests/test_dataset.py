@@ -254,7 +254,7 @@ def test_to_frame_and_html():
 
 # -- shipped datasets ------------------------------------------------------------------------------------------------
 
-SHIPPED = {"arithmetic": 200, "intents": 200, "extraction": 150}
+SHIPPED = {"arithmetic": 200, "intents": 200, "extraction": 150, "languages": 195, "language_seed": 90}
 
 
 @pytest.mark.parametrize(("name", "size"), SHIPPED.items())

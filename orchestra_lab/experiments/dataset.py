@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._answer_key import AnswerKey
+from .._shipped import DATA_SUFFIXES, is_shipped_file, shipped_file, shipped_folders
 from ..types import Request
 
 __all__ = ["FIELDS", "Dataset", "DatasetError", "Item", "list_datasets", "load_dataset"]
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 FIELDS = ("id", "input", "expected", "category", "difficulty", "metadata")
 TRUTH = frozenset({"expected", "difficulty", "difficulty_level", "choices"})  # metadata a request never carries
-SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+SUFFIXES = DATA_SUFFIXES
 
 
 class DatasetError(ValueError):
@@ -244,26 +245,7 @@ def list_datasets() -> list[str]:
     >>> {"arithmetic", "intents", "extraction"} <= set(list_datasets())
     True
     """
-    return sorted({p.stem for folder in _shipped_folders() for p in folder.iterdir() if _is_shipped_file(p)})
-
-
-def _shipped_folders() -> list[Path]:
-    import orchestra_lab
-
-    package = Path(orchestra_lab.__file__).resolve().parent
-    return [folder for folder in (package / "_datasets", package.parent / "datasets") if folder.is_dir()]
-
-
-def _is_shipped_file(path: Path) -> bool:
-    return path.suffix.lower() in SUFFIXES and not path.name.startswith(("_", "."))
-
-
-def _shipped_file(name: str) -> Path | None:
-    for folder in _shipped_folders():
-        for path in sorted(folder.iterdir()):
-            if path.stem == name and _is_shipped_file(path):
-                return path
-    return None
+    return sorted({p.stem for folder in shipped_folders() for p in folder.iterdir() if is_shipped_file(p)})
 
 
 def _default_name(source: object, label: str) -> str:
@@ -290,7 +272,7 @@ def _read_source(source: object) -> tuple[str, list[Row], str | None]:
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file() and isinstance(source, str):
-            shipped = _shipped_file(source)
+            shipped = shipped_file(source)
             if shipped is not None:
                 card = shipped.with_suffix(".md")
                 return str(shipped), _read_file(shipped), card.read_text("utf-8") if card.is_file() else None

