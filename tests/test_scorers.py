@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestra_lab import CallLog, FunctionModel, SimulatedModel
+from orchestra_lab._judging import parse_verdict, render_rubric
 from orchestra_lab.errors import BudgetExceededError, ServerError
-from orchestra_lab.experiments._judge import parse_verdict, render_rubric
 from orchestra_lab.experiments.dataset import Item, load_dataset
 from orchestra_lab.experiments.scorers import (
     SCORERS,

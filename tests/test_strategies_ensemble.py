@@ -6,6 +6,7 @@ import pytest
 from _ask import ask
 
 from orchestra_lab import CallLog, FunctionModel, Request, Response, SimulatedModel
+from orchestra_lab._judging import parse_pick
 from orchestra_lab.errors import RateLimitError, StrategyError
 from orchestra_lab.experiments.dataset import Item
 from orchestra_lab.strategies import (
@@ -16,7 +17,6 @@ from orchestra_lab.strategies import (
     WeightedVote,
     normalize_answer,
 )
-from orchestra_lab.strategies._judge import parse_pick
 from orchestra_lab.strategies.ensemble import BEST_OF_PROMPT
 
 

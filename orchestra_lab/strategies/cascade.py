@@ -16,8 +16,8 @@ from typing import Any
 
 from .._answer_key import verdict_task
 from .._answers import answers_match
+from .._judging import parse_confidence, parse_verdict
 from .._template import fill, require_slots
-from .._verdict import parse_confidence, parse_verdict
 from ..models.base import Model
 from ..types import Request, Response
 from .base import Outcome, Strategy, call, call_all, default_temperature

@@ -19,12 +19,12 @@ from typing import Any
 
 from .._answer_key import pick_task
 from .._answers import canonical_answer
+from .._judging import parse_pick
 from .._template import fill, require_slots
 from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
 from ..runtime._wrapper import runs_in_computed_time
 from ..types import Message, Request, Response, as_request
-from ._judge import parse_pick
 from .base import Strategy, call, call_all, default_temperature
 
 

@@ -12,10 +12,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..._answer_key import AnswerKey, using_key
+from ..._judging import DEFAULT_RUBRIC, PLACEHOLDERS, parse_verdict, render_rubric
 from ...calllog.context import label
 from ...errors import BudgetExceededError, ModelError
 from ...types import Request, render_answer
-from .._judge import DEFAULT_RUBRIC, PLACEHOLDERS, parse_verdict, render_rubric
 from ..dataset import Item
 from .base import BaseScorer, output_text
 from .names import answer_kind, scorer_for_kind
