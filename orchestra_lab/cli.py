@@ -19,6 +19,8 @@ from pathlib import Path
 from . import __version__
 from . import sweep as nbruns
 
+__all__ = ["main"]
+
 PROG = "orchestra-lab"
 DEMO_MODULE = "orchestra_lab._demo"
 

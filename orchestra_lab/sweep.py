@@ -45,6 +45,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._compare_runs import SweepComparison
 
+__all__ = [
+    "PARAMETERS_TAG",
+    "ParameterError",
+    "RunStatus",
+    "SweepResult",
+    "check_parameters",
+    "collect",
+    "combinations",
+    "compare",
+    "dask_executor",
+    "declared_parameters",
+    "grid_of",
+    "kernel_for",
+    "load_grid",
+    "parse_parameters",
+    "parse_value",
+    "run_combination",
+    "run_notebook",
+    "sweep",
+    "write_comparison",
+    "write_table",
+]
+
 OUTPUT_DIR_PARAMETER = "output_dir"
 SUMMARY_FILE = "summary.csv"
 PARAMS_FILE = "params.json"

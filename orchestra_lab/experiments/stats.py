@@ -21,6 +21,20 @@ import pandas as pd
 
 from ._binomial import fair_coin_lower_tail
 
+__all__ = [
+    "CONFIDENCE",
+    "RESAMPLES",
+    "McNemar",
+    "PairedDifference",
+    "bootstrap_ci",
+    "bootstrap_means",
+    "is_pass_fail",
+    "mcnemar",
+    "mcnemar_p_value",
+    "nanmean",
+    "paired_difference",
+]
+
 RESAMPLES = 2000
 CONFIDENCE = 0.95
 _MAX_CELLS = 1 << 22  # resample matrix cells drawn at once (~32 MB of indices): bounds memory on big datasets

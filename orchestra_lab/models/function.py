@@ -21,6 +21,8 @@ from ..errors import BadResponseError
 from ..types import Request, Response, Usage
 from .base import Model
 
+__all__ = ["FunctionModel"]
+
 Answer = str | Response
 Fn = Callable[[Any], Answer | Awaitable[Answer]]
 

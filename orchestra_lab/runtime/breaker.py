@@ -38,6 +38,8 @@ from ..models.base import Model
 from ..types import Request, Response
 from ._wrapper import Wrapper, record_refusal
 
+__all__ = ["CircuitBreaker"]
+
 State = Literal["closed", "open", "half_open"]
 _NOT_THE_MODELS_FAULT = (BadRequestError, BudgetExceededError, CircuitOpenError)
 

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from ..models.base import Model
     from ..types import Request
 
+__all__ = ["Budget", "worst_case_cost", "worst_case_input_tokens"]
+
 _CHARS_PER_TOKEN_WORST = 2
 _TOKENS_PER_MESSAGE = 8
 

@@ -28,6 +28,8 @@ from ..models.base import Model
 from ..types import Request, Response, estimate_tokens
 from ._wrapper import Wrapper
 
+__all__ = ["DEFAULT_MAX_TOKENS", "RateLimited", "TokenBucket"]
+
 DEFAULT_MAX_TOKENS = 1024
 
 

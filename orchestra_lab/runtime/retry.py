@@ -34,6 +34,8 @@ from ..models.base import Model
 from ..types import Request, Response
 from ._wrapper import Wrapper, runs_in_computed_time
 
+__all__ = ["Retrying"]
+
 Sleep = Callable[[float], Awaitable[None]]
 
 

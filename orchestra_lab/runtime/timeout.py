@@ -30,6 +30,8 @@ from ..models.base import Model
 from ..types import Request, Response
 from ._wrapper import Wrapper
 
+__all__ = ["Timed"]
+
 
 class Timed(Wrapper):
     """``inner`` given at most ``timeout_s`` seconds a call (wall clock, or computed latency for simulated models).

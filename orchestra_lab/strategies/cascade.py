@@ -23,6 +23,19 @@ from ..types import Request, Response
 from .base import Outcome, Strategy, call, call_all, default_temperature
 from .validators import Validator, as_validator, first_rejection
 
+__all__ = [
+    "JUDGE_PROMPT",
+    "Acceptance",
+    "AcceptanceTest",
+    "Agreement",
+    "Cascade",
+    "JudgeApproval",
+    "PassesValidators",
+    "SelfConfidence",
+    "Stage",
+    "StageRun",
+]
+
 
 @dataclass(slots=True)
 class Acceptance:

@@ -27,6 +27,21 @@ from ..runtime._wrapper import runs_in_computed_time
 from ..types import Message, Request, Response, as_request
 from .base import Strategy, call, call_all, default_temperature
 
+__all__ = [
+    "BEST_OF_PROMPT",
+    "MOA_PROMPT",
+    "TIE_TOLERANCE",
+    "Aggregator",
+    "Ballot",
+    "BestOfN",
+    "Ensemble",
+    "MajorityVote",
+    "MixtureOfAgents",
+    "Verdict",
+    "WeightedVote",
+    "vote",
+]
+
 
 @dataclass(slots=True)
 class Ballot:

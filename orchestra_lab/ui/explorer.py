@@ -35,6 +35,8 @@ import pandas as pd
 from ..calllog.tree import CallNode, call_tree
 from ..pricing import usd_to_inr
 
+__all__ = ["ResultsExplorer", "call_tree_html", "filter_items", "items_table_html"]
+
 ALL = "(all)"
 MAX_ROWS = 200
 MAX_TEXT = 400
