@@ -280,3 +280,62 @@ def test_record_train_deploy_loop_with_simulated_models_in_an_experiment(tmp_pat
     assert quality["router"] >= quality["sim/frontier"] - 0.1
     assert cost["router"] < 0.7 * cost["sim/frontier"]
     assert quality["router"] > quality["sim/small"] + 0.2
+
+
+def test_knn_votes_are_those_of_the_k_most_similar_items_ties_to_the_earlier():
+    """The partition-based neighbour search gives exactly the neighbours of a stable full sort, ties included."""
+    from orchestra_lab.strategies.predictors import NeighbourPredictor
+
+    rng = np.random.default_rng(0)
+    points = rng.integers(0, 3, size=(300, 4)).astype(np.float32)  # few distinct directions: many ties
+    good = rng.integers(0, 2, size=(300, 3)).astype(float)
+    good[rng.random(good.shape) < 0.1] = np.nan
+    queries = rng.integers(0, 3, size=(40, 4)).astype(np.float32)
+    predicted = NeighbourPredictor(points, good, k=7).predict(queries)
+
+    def unit(m):  # as the predictor computes them (float32), so that the same similarities tie
+        return m / np.linalg.norm(m, axis=1, keepdims=True).clip(1e-30).astype(np.float32)
+
+    prior = np.nanmean(good, axis=0)
+    similarity = (unit(points) @ unit(queries).T).T  # one product for all queries, as the predictor does
+    for row_similarity, row in zip(similarity, predicted):
+        nearest = np.argsort(-row_similarity, kind="stable")[:7]
+        votes = good[nearest]
+        expected = (np.nansum(votes, axis=0) + prior) / ((~np.isnan(votes)).sum(axis=0) + 1)
+        assert row == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_learned_routers_configuration_is_fixed_once_built(train):
+    router = train_router(train, method="logistic", lambda_=5.0)
+    with pytest.raises(AttributeError, match=r"lambda_ is fixed .* use with_lambda"):
+        router.lambda_ = 1.0
+    with pytest.raises(AttributeError, match=r"models is fixed .* use with_models"):
+        router.models = {}
+    with pytest.raises(TypeError):
+        router.models["ghost"] = SIMS["ghost"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        router.quality.training["method"] = "knn"  # type: ignore[index]
+    with pytest.raises(ValueError, match="read-only"):
+        router.quality.predictor.weights[0][0, 0] = 1.0
+    assert router.with_lambda(1.0).lambda_ == 1.0 and router.lambda_ == 5.0
+
+
+def test_routers_with_different_fitted_predictors_have_different_cache_configs():
+    """Response caches key strategies on their rendered configuration: two quality models that differ only in
+    their fitted arrays must not share it (else a cached answer of one router would be served for the other)."""
+    from orchestra_lab.runtime.cache import model_config
+    from orchestra_lab.strategies import QualityModel
+    from orchestra_lab.strategies.features import EmbeddingFeatures
+    from orchestra_lab.strategies.predictors import fit_predictor
+
+    features = EmbeddingFeatures(HashingEmbeddings(dim=32))
+    x = features.transform_sync(["sum it", "a poem"])
+    models = {m: SIMS[m] for m in ("cheap", "coder")}
+
+    def router(good):
+        quality = QualityModel(("cheap", "coder"), np.array([0.001, 0.01]), features, fit_predictor("knn", x, good))
+        return LearnedRouter(quality, models)
+
+    one, other = router(np.array([[1.0, 0.0], [0.0, 1.0]])), router(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    assert model_config(one) != model_config(other)
+    assert model_config(one) == model_config(router(np.array([[1.0, 0.0], [0.0, 1.0]])))
