@@ -297,7 +297,7 @@ def test_knn_votes_are_those_of_the_k_most_similar_items_ties_to_the_earlier():
         return m / np.linalg.norm(m, axis=1, keepdims=True).clip(1e-30).astype(np.float32)
 
     prior = np.nanmean(good, axis=0)
-    similarity = (unit(points) @ unit(queries).T).T  # one product for all queries, as the predictor does
+    similarity = unit(queries) @ unit(points).T  # one product for all queries, as the predictor does
     for row_similarity, row in zip(similarity, predicted):
         nearest = np.argsort(-row_similarity, kind="stable")[:7]
         votes = good[nearest]

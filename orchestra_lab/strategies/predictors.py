@@ -84,8 +84,8 @@ class NeighbourPredictor:
         self.good = _read_only(np.asarray(good, dtype=np.float64))
         self.k = min(k, self.good.shape[0])
         known = ~np.isnan(self.good)
-        self._votes = np.where(known, self.good, 0.0)  # neighbours' votes are summed as mask @ votes
-        self._known = known.astype(np.float64)
+        self._votes = np.where(known, self.good, 0.0).astype(np.float32)  # summed as mask @ votes: exact counts
+        self._known = known.astype(np.float32)
         self._prior = np.nan_to_num(_column_rates(self.good), nan=0.5)
         self._unit_points = _unit_rows(points)
 
@@ -97,10 +97,11 @@ class NeighbourPredictor:
         return np.concatenate(parts) if parts else np.zeros((0, self.good.shape[1]))
 
     def _predict_block(self, queries: Any) -> np.ndarray:
-        similarity = self._unit_points @ queries.T
+        similarity = queries @ self._unit_points.T  # (queries, training items)
         similarity = similarity.toarray() if hasattr(similarity, "toarray") else np.asarray(similarity)
-        chosen = _nearest(similarity.T, self.k).astype(np.float64)  # (queries, training items)
-        return (chosen @ self._votes + self._prior) / (chosen @ self._known + 1.0)
+        chosen = _nearest(similarity, self.k).astype(np.float32)
+        votes, counts = (chosen @ self._votes).astype(np.float64), (chosen @ self._known).astype(np.float64)
+        return (votes + self._prior) / (counts + 1.0)
 
     def spec(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"method": "knn", "k": self.k}, {**_matrix_arrays("knn.points", self.points), "knn.good": self.good}
