@@ -169,10 +169,9 @@ def training_and_routing(report: Report, n_items: int, n_requests: int) -> None:
 
 def _one_logistic_fit(matrix: np.ndarray, scores: np.ndarray) -> None:
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
-    from orchestra_lab.strategies._blas import one_blas_thread
-
-    with one_blas_thread():
+    with threadpool_limits(1, user_api="blas"):
         LogisticRegression().fit(matrix, scores >= 0.5)
 
 

@@ -1,8 +1,8 @@
 """One BLAS thread for the learned routers' numerical work (private; needs threadpoolctl, a scikit-learn dependency).
 
-A router's matrices are small to medium (10^4 prompts x 10^2-10^3 features, minibatches of 200 rows): a second
-BLAS thread saves little on an idle machine, and on a shared or loaded one (2-core notebooks, CI) OpenBLAS's
-waiting threads multiplied the time of the same work by up to 13 (an MLP fit on 10,000 x 384: 0.7 s with one
+A router's matrices are small to medium (10^4 prompts x 10^2-10^3 features, minibatches of 200 rows): on an idle
+2-core machine a second BLAS thread could at most halve the time, and on a shared or loaded one (notebooks, CI)
+OpenBLAS's waiting threads multiplied the time of the same work by up to 13 (an MLP fit on 10,000 x 384: 0.7 s with one
 thread, 9 s with two at load 6). Fitting a predictor and scanning the k nearest neighbours therefore run with one
 BLAS thread; the previous setting is restored on exit. One thread also makes the results independent of the
 machine's thread count (BLAS sums in a fixed order).
