@@ -339,3 +339,35 @@ def test_routers_with_different_fitted_predictors_have_different_cache_configs()
     one, other = router(np.array([[1.0, 0.0], [0.0, 1.0]])), router(np.array([[0.0, 1.0], [1.0, 0.0]]))
     assert model_config(one) != model_config(other)
     assert model_config(one) == model_config(router(np.array([[1.0, 0.0], [0.0, 1.0]])))
+
+
+def test_one_blas_thread_leaves_the_setting_as_it_was_after_overlapping_use_from_threads():
+    """A worker enters, the main thread enters, the worker leaves, the main thread leaves: the process must be back
+    at its BLAS thread count (OpenBLAS has one process-wide setting that only one thread may change at a time)."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from orchestra_lab.strategies._blas import one_blas_thread
+
+    def blas_threads() -> list[int]:
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    worker_in, main_in, worker_out = threading.Event(), threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with one_blas_thread():
+            worker_in.set()
+            main_in.wait(5)
+        worker_out.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    worker_in.wait(5)
+    with one_blas_thread():
+        main_in.set()
+        worker_out.wait(5)
+        inside = blas_threads()
+    thread.join(5)
+    assert inside == [1] * len(before) and blas_threads() == before

@@ -7,6 +7,10 @@ thread, 9 s with two at load 6). Fitting a predictor and scanning the k nearest 
 BLAS thread; the previous setting is restored on exit. One thread also makes the results independent of the
 machine's thread count (BLAS sums in a fixed order).
 
+Only the main thread changes the setting. OpenBLAS (pthreads) has one process-wide setting that threadpoolctl lets
+only one thread change at a time, so overlapping limits from several threads could leave the process at one BLAS
+thread for good; from other threads the work simply runs with the current setting.
+
 >>> import numpy as np
 >>> with one_blas_thread():
 ...     float(np.ones((3, 4)) @ np.ones(4) @ np.ones(3))
@@ -15,7 +19,9 @@ machine's thread count (BLAS sums in a fixed order).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from typing import Any
 
 
@@ -27,7 +33,9 @@ def _controller() -> Any:
 
 
 def one_blas_thread() -> Any:
-    """A context manager limiting every loaded BLAS library to one thread while it is active."""
+    """A context manager limiting every loaded BLAS library to one thread while active (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
     return _controller().limit(limits=1, user_api="blas")
 
 
