@@ -25,6 +25,7 @@ saved router is JSON + ``.npz`` (no pickled code):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from collections.abc import Mapping
@@ -80,7 +81,7 @@ class NeighbourPredictor:
         require_sklearn("the knn router")
         if k < 1:
             raise ValueError(f"knn: k={k} must be at least 1")
-        self.points = points
+        self.points = points if hasattr(points, "tocsr") else _read_only(points)
         self.good = _read_only(np.asarray(good, dtype=np.float64))
         self.k = min(k, self.good.shape[0])
         known = ~np.isnan(self.good)
@@ -106,8 +107,13 @@ class NeighbourPredictor:
     def spec(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"method": "knn", "k": self.k}, {**_matrix_arrays("knn.points", self.points), "knn.good": self.good}
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short SHA-256 of the fitted arrays (computed once: they are read-only)."""
+        return _digest(self.spec()[1])
+
     def __repr__(self) -> str:
-        return f"NeighbourPredictor(k={self.k}, {self.good.shape[0]} items, arrays {_digest(self.spec()[1])})"
+        return f"NeighbourPredictor(k={self.k}, {self.good.shape[0]} items, arrays {self.fingerprint})"
 
 
 def _nearest(similarity: np.ndarray, k: int) -> np.ndarray:
@@ -150,8 +156,13 @@ class NetworkPredictor:
         }
         return {"method": self.method, "hidden": self.hidden, "layers": len(self.weights)}, arrays
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short SHA-256 of the fitted weights (computed once: they are read-only)."""
+        return _digest(self.spec()[1])
+
     def __repr__(self) -> str:
-        return f"NetworkPredictor({self.method}, {len(self.weights)} layer(s), arrays {_digest(self.spec()[1])})"
+        return f"NetworkPredictor({self.method}, {len(self.weights)} layer(s), arrays {self.fingerprint})"
 
 
 def _fit_logistic(features: Any, good: np.ndarray, params: dict[str, Any], seed: int) -> NetworkPredictor:
