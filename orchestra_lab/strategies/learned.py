@@ -117,8 +117,7 @@ class LearnedRouter(Router):
     Its configuration is fixed once built: :meth:`with_lambda`, :meth:`with_models` and :meth:`restricted_to`
     return new routers sharing the same trained :class:`QualityModel`.
 
-    >>> import numpy as np
-    >>> from orchestra_lab import RecordedOutcomes, SimulatedModel
+    >>> from orchestra_lab import RecordedOutcomes
     >>> from orchestra_lab.experiments import train_router
     >>> prompts = [f"{t} #{i}" for i, t in enumerate(["sum these numbers", "write a poem"] * 10)]
     >>> outcomes = RecordedOutcomes.from_arrays(
