@@ -371,3 +371,18 @@ def test_one_blas_thread_leaves_the_setting_as_it_was_after_overlapping_use_from
         inside = blas_threads()
     thread.join(5)
     assert inside == [1] * len(before) and blas_threads() == before
+
+
+@pytest.mark.parametrize(("method", "features"), [("knn", "tfidf"), ("logistic", "hashing")])
+def test_a_trained_router_pickles_and_deep_copies_with_the_same_decisions(train, method, features):
+    import copy
+    import pickle
+
+    source = HashingEmbeddings(dim=64) if features == "hashing" else "tfidf"
+    router = train_router(train, method=method, features=source, lambda_=30.0)
+    prompts = train.items["prompt"].tolist()[:20]
+    for clone in (pickle.loads(pickle.dumps(router)), copy.deepcopy(router)):
+        assert np.array_equal(clone.predict_quality(prompts), router.predict_quality(prompts))
+        assert dict(clone.quality.training) == dict(router.quality.training) and clone.candidates == MODELS
+        with pytest.raises(TypeError):
+            clone.models["ghost"] = SIMS["ghost"]  # type: ignore[index]

@@ -35,7 +35,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +42,7 @@ import numpy as np
 from .._sync import run_sync
 from ..models.base import Model
 from ..types import Request
+from ._readonly import ReadOnlyMap
 from .embeddings import Embedder
 from .features import EmbeddingFeatures, Features, restore_features
 from .predictors import Predictor, restore_predictor
@@ -86,7 +86,7 @@ class QualityModel:
         costs.setflags(write=False)
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "costs", costs)
-        object.__setattr__(self, "training", MappingProxyType(dict(self.training)))
+        object.__setattr__(self, "training", ReadOnlyMap(self.training))
 
     async def apredict(self, prompts: Sequence[str]) -> np.ndarray:
         """``(n_prompts, n_models)`` predicted probabilities of a good answer."""
@@ -161,7 +161,7 @@ class LearnedRouter(Router):
         if not (isinstance(lambda_, (int, float)) and math.isfinite(lambda_) and lambda_ >= 0):
             raise ValueError(f"LearnedRouter.lambda_: {lambda_!r} must be a finite number >= 0 (quality per USD)")
         self.quality = quality
-        self.models: Mapping[str, Model] = MappingProxyType(dict(models))
+        self.models: Mapping[str, Model] = ReadOnlyMap(models)
         self.lambda_ = float(lambda_)
         self.name = name or "learned-router"
         self._names = [m for m in quality.models if m in self.models]  # training order
