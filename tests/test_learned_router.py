@@ -402,3 +402,6 @@ def test_knn_predicts_the_same_from_sparse_and_dense_features():
     dense = NeighbourPredictor(points, good, k=9).predict(queries)
     sparse = NeighbourPredictor(csr_matrix(points), good, k=9).predict(csr_matrix(queries))
     assert sparse == pytest.approx(dense, abs=1e-12)
+    counts, asked = (points * 10).astype(int), (queries * 10).astype(int)  # integer features (word counts)
+    dense = NeighbourPredictor(counts, good, k=9).predict(asked)
+    assert NeighbourPredictor(csr_matrix(counts), good, k=9).predict(csr_matrix(asked)) == pytest.approx(dense)

@@ -248,7 +248,8 @@ def _column_rates(good: np.ndarray) -> np.ndarray:
 def _unit_rows(matrix: Any) -> Any:
     """Rows scaled to unit length (all-zero rows stay zero); scipy-sparse stays sparse, float32 stays float32."""
     if hasattr(matrix, "tocsr"):  # by hand: scikit-learn's normalize() checks its input for longer than this takes
-        csr = matrix.tocsr(copy=True)
+        dtype = matrix.dtype if np.issubdtype(matrix.dtype, np.floating) else np.float64  # e.g. word counts
+        csr = matrix.tocsr().astype(dtype, copy=True)
         per_row = np.diff(csr.indptr)
         squares = np.bincount(
             np.repeat(np.arange(csr.shape[0]), per_row),
