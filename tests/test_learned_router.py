@@ -280,3 +280,128 @@ def test_record_train_deploy_loop_with_simulated_models_in_an_experiment(tmp_pat
     assert quality["router"] >= quality["sim/frontier"] - 0.1
     assert cost["router"] < 0.7 * cost["sim/frontier"]
     assert quality["router"] > quality["sim/small"] + 0.2
+
+
+def test_knn_votes_are_those_of_the_k_most_similar_items_ties_to_the_earlier():
+    """The partition-based neighbour search gives exactly the neighbours of a stable full sort, ties included."""
+    from orchestra_lab.strategies.predictors import NeighbourPredictor
+
+    rng = np.random.default_rng(0)
+    points = rng.integers(0, 3, size=(300, 4)).astype(np.float32)  # few distinct directions: many ties
+    good = rng.integers(0, 2, size=(300, 3)).astype(float)
+    good[rng.random(good.shape) < 0.1] = np.nan
+    queries = rng.integers(0, 3, size=(40, 4)).astype(np.float32)
+    predicted = NeighbourPredictor(points, good, k=7).predict(queries)
+
+    def unit(m):  # as the predictor computes them (float32), so that the same similarities tie
+        return m / np.linalg.norm(m, axis=1, keepdims=True).clip(1e-30).astype(np.float32)
+
+    prior = np.nanmean(good, axis=0)
+    similarity = unit(queries) @ unit(points).T  # one product for all queries, as the predictor does
+    for row_similarity, row in zip(similarity, predicted):
+        nearest = np.argsort(-row_similarity, kind="stable")[:7]
+        votes = good[nearest]
+        expected = (np.nansum(votes, axis=0) + prior) / ((~np.isnan(votes)).sum(axis=0) + 1)
+        assert row == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_learned_routers_configuration_is_fixed_once_built(train):
+    router = train_router(train, method="logistic", lambda_=5.0)
+    with pytest.raises(AttributeError, match=r"lambda_ is fixed .* use with_lambda"):
+        router.lambda_ = 1.0
+    with pytest.raises(AttributeError, match=r"models is fixed .* use with_models"):
+        router.models = {}
+    with pytest.raises(TypeError):
+        router.models["ghost"] = SIMS["ghost"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        router.quality.training["method"] = "knn"  # type: ignore[index]
+    with pytest.raises(ValueError, match="read-only"):
+        router.quality.predictor.weights[0][0, 0] = 1.0
+    assert router.with_lambda(1.0).lambda_ == 1.0 and router.lambda_ == 5.0
+
+
+def test_routers_with_different_fitted_predictors_have_different_cache_configs():
+    """Response caches key strategies on their rendered configuration: two quality models that differ only in
+    their fitted arrays must not share it (else a cached answer of one router would be served for the other)."""
+    from orchestra_lab.runtime.cache import model_config
+    from orchestra_lab.strategies import QualityModel
+    from orchestra_lab.strategies.features import EmbeddingFeatures
+    from orchestra_lab.strategies.predictors import fit_predictor
+
+    features = EmbeddingFeatures(HashingEmbeddings(dim=32))
+    x = features.transform_sync(["sum it", "a poem"])
+    models = {m: SIMS[m] for m in ("cheap", "coder")}
+
+    def router(good):
+        quality = QualityModel(("cheap", "coder"), np.array([0.001, 0.01]), features, fit_predictor("knn", x, good))
+        return LearnedRouter(quality, models)
+
+    one, other = router(np.array([[1.0, 0.0], [0.0, 1.0]])), router(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    assert model_config(one) != model_config(other)
+    assert model_config(one) == model_config(router(np.array([[1.0, 0.0], [0.0, 1.0]])))
+
+
+def test_one_blas_thread_leaves_the_setting_as_it_was_after_overlapping_use_from_threads():
+    """A worker enters, the main thread enters, the worker leaves, the main thread leaves: the process must be back
+    at its BLAS thread count (OpenBLAS has one process-wide setting that only one thread may change at a time)."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from orchestra_lab.strategies._blas import one_blas_thread
+
+    def blas_threads() -> list[int]:
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    worker_in, main_in, worker_out = threading.Event(), threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with one_blas_thread():
+            worker_in.set()
+            main_in.wait(5)
+        worker_out.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    worker_in.wait(5)
+    with one_blas_thread():
+        main_in.set()
+        worker_out.wait(5)
+        inside = blas_threads()
+    thread.join(5)
+    assert inside == [1] * len(before) and blas_threads() == before
+
+
+@pytest.mark.parametrize(("method", "features"), [("knn", "tfidf"), ("logistic", "hashing")])
+def test_a_trained_router_pickles_and_deep_copies_with_the_same_decisions(train, method, features):
+    import copy
+    import pickle
+
+    source = HashingEmbeddings(dim=64) if features == "hashing" else "tfidf"
+    router = train_router(train, method=method, features=source, lambda_=30.0)
+    prompts = train.items["prompt"].tolist()[:20]
+    for clone in (pickle.loads(pickle.dumps(router)), copy.deepcopy(router)):
+        assert np.array_equal(clone.predict_quality(prompts), router.predict_quality(prompts))
+        assert dict(clone.quality.training) == dict(router.quality.training) and clone.candidates == MODELS
+        with pytest.raises(TypeError):
+            clone.models["ghost"] = SIMS["ghost"]  # type: ignore[index]
+
+
+def test_knn_predicts_the_same_from_sparse_and_dense_features():
+    """TF-IDF rows are scipy-sparse, embeddings dense: both paths (unit rows, similarity) must agree."""
+    from scipy.sparse import csr_matrix
+
+    from orchestra_lab.strategies.predictors import NeighbourPredictor
+
+    rng = np.random.default_rng(1)
+    points = rng.random((200, 30)) * (rng.random((200, 30)) < 0.3)  # sparse-ish, some all-zero rows
+    points[:3] = 0.0
+    queries = rng.random((25, 30)) * (rng.random((25, 30)) < 0.3)
+    good = rng.integers(0, 2, size=(200, 4)).astype(float)
+    dense = NeighbourPredictor(points, good, k=9).predict(queries)
+    sparse = NeighbourPredictor(csr_matrix(points), good, k=9).predict(csr_matrix(queries))
+    assert sparse == pytest.approx(dense, abs=1e-12)
+    counts, asked = (points * 10).astype(int), (queries * 10).astype(int)  # integer features (word counts)
+    dense = NeighbourPredictor(counts, good, k=9).predict(asked)
+    assert NeighbourPredictor(csr_matrix(counts), good, k=9).predict(csr_matrix(asked)) == pytest.approx(dense)

@@ -35,13 +35,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._sync import run_sync
 from ..models.base import Model
 from ..types import Request
+from ._readonly import ReadOnlyMap
 from .embeddings import Embedder
 from .features import EmbeddingFeatures, Features, restore_features
 from .predictors import Predictor, restore_predictor
@@ -56,7 +57,19 @@ ARRAYS_FILE = "arrays.npz"
 @dataclass(frozen=True, eq=False, repr=False)
 class QualityModel:
     """What a learned router knows: the candidate model names, each one's mean recorded cost per call (USD), the
-    feature source, the fitted predictor and the training record (method, parameters, data hash...)."""
+    feature source, the fitted predictor and the training record (method, parameters, data hash...). Frozen: the
+    costs and the predictor's arrays are read-only, the training record a read-only mapping.
+
+    >>> from orchestra_lab.strategies import HashingEmbeddings
+    >>> from orchestra_lab.strategies.features import EmbeddingFeatures
+    >>> from orchestra_lab.strategies.predictors import fit_predictor
+    >>> features = EmbeddingFeatures(HashingEmbeddings(dim=32))
+    >>> X = features.transform_sync(["add two numbers", "write a sonnet"])
+    >>> quality = QualityModel(("calc", "poet"), np.array([0.001, 0.002]), features,
+    ...                        fit_predictor("knn", X, np.array([[1.0, 0.0], [0.0, 1.0]]), {"k": 1}))
+    >>> quality.predict(["write a sonnet please"]).tolist(), quality.cost_of("poet")
+    ([[0.25, 0.75]], 0.002)
+    """
 
     models: tuple[str, ...]
     costs: np.ndarray
@@ -73,6 +86,7 @@ class QualityModel:
         costs.setflags(write=False)
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "costs", costs)
+        object.__setattr__(self, "training", ReadOnlyMap(self.training))
 
     async def apredict(self, prompts: Sequence[str]) -> np.ndarray:
         """``(n_prompts, n_models)`` predicted probabilities of a good answer."""
@@ -83,6 +97,7 @@ class QualityModel:
         return run_sync(self.apredict(prompts))
 
     def cost_of(self, model: str) -> float:
+        """The mean recorded cost per call (USD) of ``model``."""
         return float(self.costs[self.models.index(model)])
 
     def __repr__(self) -> str:
@@ -96,8 +111,32 @@ class LearnedRouter(Router):
     ``models`` maps the recorded model names to the models that answer (live ones, simulated, replayed); they
     must be a subset of the names the quality model was trained on -- a name it was not trained on is an error, so
     the router never picks a model missing from its training data. The row's decision is the recorded name and
-    the reason gives its predicted probability and cost, and the runner-up's.
+    the reason gives its predicted probability and cost, and the runner-up's; its latency includes the decision
+    (features, prediction, argmax).
+
+    Its configuration is fixed once built: :meth:`with_lambda`, :meth:`with_models` and :meth:`restricted_to`
+    return new routers sharing the same trained :class:`QualityModel`.
+
+    >>> from orchestra_lab import RecordedOutcomes
+    >>> from orchestra_lab.experiments import train_router
+    >>> prompts = [f"{t} #{i}" for i, t in enumerate(["sum these numbers", "write a poem"] * 10)]
+    >>> outcomes = RecordedOutcomes.from_arrays(
+    ...     [f"q{i}" for i in range(20)], ["small", "large"], scores=[[1, 1], [0, 1]] * 10,
+    ...     costs=[[0.001, 0.01]] * 20, prompts=prompts)
+    >>> router = train_router(outcomes, method="logistic")
+    >>> thrifty = router.with_lambda(100.0)
+    >>> router.lambda_, thrifty.lambda_, thrifty.quality is router.quality
+    (0.0, 100.0, True)
+    >>> router.lambda_ = 1.0
+    Traceback (most recent call last):
+    AttributeError: LearnedRouter.lambda_ is fixed once the model is built: use with_lambda(λ)
     """
+
+    _changed_by: ClassVar[Mapping[str, str]] = {
+        "lambda_": "use with_lambda(λ)",
+        "models": "use with_models(models) or restricted_to(names)",
+        "quality": "train another router (train_router)",
+    }
 
     def __init__(
         self,
@@ -122,7 +161,7 @@ class LearnedRouter(Router):
         if not (isinstance(lambda_, (int, float)) and math.isfinite(lambda_) and lambda_ >= 0):
             raise ValueError(f"LearnedRouter.lambda_: {lambda_!r} must be a finite number >= 0 (quality per USD)")
         self.quality = quality
-        self.models = dict(models)
+        self.models: Mapping[str, Model] = ReadOnlyMap(models)
         self.lambda_ = float(lambda_)
         self.name = name or "learned-router"
         self._names = [m for m in quality.models if m in self.models]  # training order
@@ -132,11 +171,12 @@ class LearnedRouter(Router):
 
     # -- configuration (immutable: changes return a new router) ----------------------------------------------
     def with_lambda(self, lambda_: float) -> LearnedRouter:
-        """The same trained router with another cost weight λ (quality per USD)."""
+        """The same trained router with another cost weight λ (quality per USD); this one is unchanged."""
         return LearnedRouter(self.quality, self.models, lambda_=lambda_, name=self.name)
 
     def with_models(self, models: Mapping[str, Model]) -> LearnedRouter:
-        """The same router answering through other models (e.g. live ones instead of replayed ones)."""
+        """The same router answering through other ``models`` (e.g. live ones instead of replayed ones), which must
+        be among the trained names."""
         return LearnedRouter(self.quality, models, lambda_=self.lambda_, name=self.name)
 
     def restricted_to(self, names: Sequence[str]) -> LearnedRouter:
@@ -157,6 +197,7 @@ class LearnedRouter(Router):
         return dict(zip(self._names, self._costs.tolist()))
 
     def branches(self) -> list[tuple[str, Model]]:
+        """``(recorded name, model)`` of every candidate, in training order."""
         return [(n, self.models[n]) for n in self._names]
 
     # -- deciding --------------------------------------------------------------------------------------------
@@ -167,9 +208,9 @@ class LearnedRouter(Router):
     async def choose(self, request: Request) -> Choice:
         t0 = time.perf_counter()
         probability = (await self.quality.apredict([request.prompt]))[0, self._columns]
-        elapsed = time.perf_counter() - t0
         utility = probability - self.lambda_ * self._costs
         ranked = np.argsort(-utility, kind="stable")
+        elapsed = time.perf_counter() - t0
         best = int(ranked[0])
         reason = (
             f"P(good) {probability[best]:.2f} at ${self._costs[best]:.3g}/call: best P - λ·cost (λ={self.lambda_:g})"
@@ -216,6 +257,21 @@ def load_router(
     ``models`` must name exactly the saved candidates (else a ValueError lists what differs). Routers trained on a
     shipped embedder rebuild it; for another embedder pass it as ``embedder`` (its ``repr`` must match). Arrays
     are read with ``allow_pickle=False``.
+
+    >>> import tempfile
+    >>> from orchestra_lab import RecordedOutcomes
+    >>> from orchestra_lab.experiments import train_router
+    >>> outcomes = RecordedOutcomes.from_arrays(
+    ...     ["a", "b", "c", "d"], ["small", "large"], scores=[[1, 1], [0, 1], [1, 1], [0, 1]],
+    ...     costs=[[0.001, 0.01]] * 4, prompts=["say hi", "prove it", "say hello", "prove that"])
+    >>> router = train_router(outcomes, method="knn", params={"k": 1}, lambda_=50.0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     loaded = load_router(router.save(folder), models=router.models)
+    ...     load_router(folder, models={"small": router.models["small"]})
+    Traceback (most recent call last):
+    ValueError: load_router: the router was trained on ['small', 'large']; models given lack ['large'] and add []
+    >>> loaded.predict_quality(["prove this"]).tolist() == router.predict_quality(["prove this"]).tolist()
+    True
     """
     folder = Path(path)
     settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))

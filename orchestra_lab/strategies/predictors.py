@@ -25,12 +25,15 @@ saved router is JSON + ``.npz`` (no pickled code):
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import warnings
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
 
+from ._blas import one_blas_thread
 from .features import require_sklearn
 
 METHODS: dict[str, dict[str, Any]] = {
@@ -64,34 +67,69 @@ def method_params(method: str, params: Mapping[str, Any] | None = None) -> dict[
 
 
 # -- k nearest neighbours ------------------------------------------------------------------------------------
+_QUERY_BLOCK = 256  # queries scored at once: bounds the (queries x training items) similarity block
+
+
 class NeighbourPredictor:
-    """Share of the ``k`` nearest training prompts each model answered well (see the module docstring)."""
+    """Share of the ``k`` nearest training prompts each model answered well (see the module docstring).
+
+    Cosine similarity is one product with the unit training rows; the k nearest are found by partition (linear
+    time, no full sort), ties at the k-th similarity going to the earlier training items. One BLAS thread.
+    """
 
     def __init__(self, points: Any, good: np.ndarray, k: int) -> None:
         require_sklearn("the knn router")
-        from sklearn.preprocessing import normalize
-
         if k < 1:
             raise ValueError(f"knn: k={k} must be at least 1")
-        self.points = points
-        self.good = np.asarray(good, dtype=np.float64)
+        self.points = points if hasattr(points, "tocsr") else _read_only(points)
+        self.good = _read_only(np.asarray(good, dtype=np.float64))
         self.k = min(k, self.good.shape[0])
+        known = ~np.isnan(self.good)
+        self._votes = np.where(known, self.good, 0.0).astype(np.float32)  # summed as mask @ votes: exact counts
+        self._known = known.astype(np.float32)
         self._prior = np.nan_to_num(_column_rates(self.good), nan=0.5)
-        self._unit_points = normalize(points)  # cosine similarity = one product of unit rows
+        self._unit_points = _unit_rows(points)
 
     def predict(self, features: Any) -> np.ndarray:
-        from sklearn.preprocessing import normalize
+        queries = _unit_rows(features)
+        blocks = range(0, queries.shape[0], _QUERY_BLOCK)
+        with one_blas_thread():
+            parts = [self._predict_block(queries[start : start + _QUERY_BLOCK]) for start in blocks]
+        return np.concatenate(parts) if parts else np.zeros((0, self.good.shape[1]))
 
-        similarity = (self._unit_points @ normalize(features).T).T
-        similarity = similarity.toarray() if hasattr(similarity, "toarray") else np.asarray(similarity)
-        order = np.argsort(-similarity, axis=1, kind="stable")  # ties: the earlier training item first
-        neighbours = order[:, : self.k]
-        votes = self.good[neighbours]  # (n, k, models)
-        known = ~np.isnan(votes)
-        return (np.where(known, votes, 0.0).sum(axis=1) + self._prior) / (known.sum(axis=1) + 1.0)
+    def _predict_block(self, queries: Any) -> np.ndarray:
+        if hasattr(queries, "tocsr"):  # sparse training rows times dense query columns (sparse x sparse is slower)
+            similarity = np.ascontiguousarray((self._unit_points @ queries.T.toarray()).T)
+        else:
+            similarity = queries @ self._unit_points.T  # (queries, training items)
+        chosen = _nearest(similarity, self.k).astype(np.float32)
+        votes, counts = (chosen @ self._votes).astype(np.float64), (chosen @ self._known).astype(np.float64)
+        return (votes + self._prior) / (counts + 1.0)
 
     def spec(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"method": "knn", "k": self.k}, {**_matrix_arrays("knn.points", self.points), "knn.good": self.good}
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short SHA-256 of the fitted arrays (computed once: they are read-only)."""
+        return _digest(self.spec()[1])
+
+    def __repr__(self) -> str:
+        return f"NeighbourPredictor(k={self.k}, {self.good.shape[0]} items, arrays {self.fingerprint})"
+
+
+def _nearest(similarity: np.ndarray, k: int) -> np.ndarray:
+    """``(queries, items)`` mask of each query's ``k`` most similar items, ties going to the earlier items.
+
+    >>> _nearest(np.array([[0.1, 0.9, 0.5, 0.9], [0.2, 0.2, 0.2, 0.2]]), 2).astype(int).tolist()
+    [[0, 1, 0, 1], [1, 1, 0, 0]]
+    """
+    n = similarity.shape[1]
+    kth = np.partition(similarity, n - k, axis=1)[:, n - k : n - k + 1]  # each row's k-th largest
+    above = similarity > kth
+    tied = similarity == kth
+    room = k - above.sum(axis=1, keepdims=True)
+    return above | (tied & (np.cumsum(tied, axis=1) <= room))
 
 
 # -- networks: logistic regression, MLP, matrix factorization ----------------------------------------------
@@ -102,8 +140,8 @@ class NetworkPredictor:
         if hidden not in ("relu", "identity"):
             raise ValueError(f"{method}: hidden activation {hidden!r} is not 'relu' or 'identity'")
         self.method = method
-        self.weights = [np.asarray(w, dtype=np.float64) for w in weights]
-        self.biases = [np.asarray(b, dtype=np.float64) for b in biases]
+        self.weights = [_read_only(np.asarray(w, dtype=np.float64)) for w in weights]
+        self.biases = [_read_only(np.asarray(b, dtype=np.float64)) for b in biases]
         self.hidden = hidden
 
     def predict(self, features: Any) -> np.ndarray:
@@ -119,6 +157,14 @@ class NetworkPredictor:
             f"net.b{i}": b for i, b in enumerate(self.biases)
         }
         return {"method": self.method, "hidden": self.hidden, "layers": len(self.weights)}, arrays
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short SHA-256 of the fitted weights (computed once: they are read-only)."""
+        return _digest(self.spec()[1])
+
+    def __repr__(self) -> str:
+        return f"NetworkPredictor({self.method}, {len(self.weights)} layer(s), arrays {self.fingerprint})"
 
 
 def _fit_logistic(features: Any, good: np.ndarray, params: dict[str, Any], seed: int) -> NetworkPredictor:
@@ -164,16 +210,22 @@ def fit_predictor(
     method: str, features: Any, good: np.ndarray, params: Mapping[str, Any] | None = None, seed: int = 0
 ) -> Predictor:
     """Fit ``method`` on training ``features`` (one row per item) and ``good`` ((items, models): 1 answered well,
-    0 not, NaN no score). Deterministic given ``seed``."""
+    0 not, NaN no score). Deterministic given ``seed``; fitted with one BLAS thread (see ``_blas``).
+
+    >>> X, good = np.eye(4), np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=float)
+    >>> fit_predictor("logistic", X, good, {"C": 10.0}).predict(np.eye(4)[:1]).round(2).tolist()
+    [[0.84, 0.16]]
+    """
     require_sklearn(f"the {method!r} router")
     settings = method_params(method, params)
     good = np.asarray(good, dtype=np.float64)
     if method == "knn":
         return NeighbourPredictor(features, good, int(settings["k"]))
-    if method == "logistic":
-        return _fit_logistic(features, good, settings, seed)
-    width = int(settings["hidden"] if method == "mlp" else settings["rank"])
-    return _fit_network(method, features, good, width, float(settings["alpha"]), seed)
+    with one_blas_thread():
+        if method == "logistic":
+            return _fit_logistic(features, good, settings, seed)
+        width = int(settings["hidden"] if method == "mlp" else settings["rank"])
+        return _fit_network(method, features, good, width, float(settings["alpha"]), seed)
 
 
 def restore_predictor(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Predictor:
@@ -191,6 +243,40 @@ def _column_rates(good: np.ndarray) -> np.ndarray:
     known = (~np.isnan(good)).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(known > 0, np.nansum(good, axis=0) / np.maximum(known, 1), np.nan)
+
+
+def _unit_rows(matrix: Any) -> Any:
+    """Rows scaled to unit length (all-zero rows stay zero); scipy-sparse stays sparse, float32 stays float32."""
+    if hasattr(matrix, "tocsr"):  # by hand: scikit-learn's normalize() checks its input for longer than this takes
+        dtype = matrix.dtype if np.issubdtype(matrix.dtype, np.floating) else np.float64  # e.g. word counts
+        csr = matrix.tocsr().astype(dtype, copy=True)
+        per_row = np.diff(csr.indptr)
+        squares = np.bincount(
+            np.repeat(np.arange(csr.shape[0]), per_row),
+            weights=csr.data.astype(np.float64) ** 2,
+            minlength=csr.shape[0],
+        )
+        norms = np.sqrt(squares)
+        csr.data = (csr.data / np.repeat(np.where(norms > 0, norms, 1.0), per_row)).astype(csr.dtype)
+        return csr
+    rows = np.asarray(matrix)
+    rows = rows if np.issubdtype(rows.dtype, np.floating) else rows.astype(np.float64)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1).astype(rows.dtype)
+
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+    """A short SHA-256 of named arrays: tells fitted predictors apart in reprs (and so in response-cache keys)."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        digest.update(name.encode() + np.ascontiguousarray(arrays[name]).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.array(array)  # a copy the caller cannot change either
+    array.setflags(write=False)
+    return array
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
