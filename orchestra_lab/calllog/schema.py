@@ -66,7 +66,7 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
         "output tokens per second after the first token (output_tokens / (latency_s - ttft_s)) of a streamed leaf "
         "call; NaN otherwise",
     ),
-    ("streamed", "bool", "the answer was streamed (astream / stream, or a model configured with stream=True)"),
+    ("streamed", "bool", "the answer was streamed (astream / stream, or a model configured with streaming=True)"),
 )
 
 COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in SCHEMA)

@@ -402,7 +402,7 @@ class HttpModel(Model):
     client: httpx.AsyncClient | None = None
     transport: httpx.AsyncBaseTransport | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    stream: bool = False
+    streaming: bool = False
     stall_timeout_s: float | None = None
     fallback_key_envs: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     _resolved_key: tuple[tuple[str, ...], Secret] | None = None  # (the variables it was looked up in, the key)
@@ -416,7 +416,7 @@ class HttpModel(Model):
         client: httpx.AsyncClient | None,
         transport: httpx.AsyncBaseTransport | None,
         max_response_bytes: int,
-        stream: bool = False,
+        streaming: bool = False,
         stall_timeout_s: float | None = None,
     ) -> None:
         """Store how to reach the server and whether ``complete`` streams (constructors call this)."""
@@ -425,7 +425,7 @@ class HttpModel(Model):
         self.client = client
         self.transport = transport
         self.max_response_bytes = max_response_bytes
-        self.stream = stream
+        self.streaming = streaming
         self.stall_timeout_s = None if stall_timeout_s is None else checked_timeout(stall_timeout_s)
 
     @abc.abstractmethod
@@ -577,7 +577,7 @@ class HttpModel(Model):
         )
 
     async def _acomplete(self, request: Request) -> Response:
-        if self.stream:
+        if self.streaming:
             return await self._astream(request, _ignore)
         call = self._http_call(self._supported(request), self._api_key())
         reply = await post_json(
@@ -627,7 +627,7 @@ class HttpModel(Model):
 
 
 def _ignore(chunk: StreamChunk) -> None:
-    """Where the chunks of ``complete()`` on a model configured with ``stream=True`` go."""
+    """Where the chunks of ``complete()`` on a model configured with ``streaming=True`` go."""
 
 
 def _usage_or_estimate(reported: Usage, request: Request, text: str, *, thinking_chars: int = 0) -> Usage:

@@ -73,7 +73,7 @@ class Anthropic(HttpModel):
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        stream: bool = False,
+        streaming: bool = False,
         stall_timeout_s: float | None = None,
     ) -> None:
         self.model = model
@@ -85,7 +85,7 @@ class Anthropic(HttpModel):
         self.headers = headers
         self.max_tokens = max_tokens
         self.api_version = api_version
-        self._connect(client, transport, max_response_bytes, stream, stall_timeout_s)
+        self._connect(client, transport, max_response_bytes, streaming, stall_timeout_s)
 
     def _supported(self, request: Request) -> Request:
         return supported_request(self.provider, self.model, request, api_version=self.api_version)

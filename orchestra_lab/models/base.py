@@ -104,7 +104,10 @@ class Model(abc.ABC, metaclass=_Configured):
     async def _astream(self, request: Request, emit: Emit) -> Response:
         """Produce the answer, passing its chunks to ``emit`` as they come; by default a virtual stream of the
         complete answer (:meth:`_virtual_chunks`). Subclasses that stream natively override this; none log."""
+        t0 = time.perf_counter()
         response = await self._acomplete(request)
+        if response.latency_s is None:
+            response.latency_s = time.perf_counter() - t0
         for chunk in self._virtual_chunks(response):
             emit(chunk)
         return response

@@ -74,7 +74,7 @@ class Gemini(HttpModel):
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        stream: bool = False,
+        streaming: bool = False,
         stall_timeout_s: float | None = None,
     ) -> None:
         self.model = model.removeprefix("models/")
@@ -84,7 +84,7 @@ class Gemini(HttpModel):
         self.price = price
         self.timeout_s = checked_timeout(timeout_s)
         self.headers = headers
-        self._connect(client, transport, max_response_bytes, stream, stall_timeout_s)
+        self._connect(client, transport, max_response_bytes, streaming, stall_timeout_s)
 
     def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
         headers: dict[str, str | Secret] = {"x-goog-api-key": key} if key is not None else {}

@@ -79,7 +79,7 @@ class OpenAICompatible(HttpModel):
     :class:`~orchestra_lab.models._http.HttpModel`). Usage counts cached prompt tokens (billed at the cached rate)
     and reasoning tokens (billed as output). ``astream`` / ``stream`` read the answer as server-sent events
     (``stream_options.include_usage``: the final chunk's usage; a server that sends none gets estimated tokens);
-    ``stream=True`` makes ``complete`` stream too (the response gains ``ttft_s``); ``stall_timeout_s`` bounds the
+    ``streaming=True`` makes ``complete`` stream too (the response gains ``ttft_s``); ``stall_timeout_s`` bounds the
     silence inside a stream (default: ``timeout_s``, which bounds the whole call). Generation params not in
     :class:`~orchestra_lab.types.Request` (``response_format``...) go in as they are, except sampling params the
     model rejects.
@@ -107,7 +107,7 @@ class OpenAICompatible(HttpModel):
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        stream: bool = False,
+        streaming: bool = False,
         stall_timeout_s: float | None = None,
     ) -> None:
         self.model = model
@@ -118,7 +118,7 @@ class OpenAICompatible(HttpModel):
         self.timeout_s = checked_timeout(timeout_s)
         self.headers = headers
         self.max_tokens_field = max_tokens_field
-        self._connect(client, transport, max_response_bytes, stream, stall_timeout_s)
+        self._connect(client, transport, max_response_bytes, streaming, stall_timeout_s)
 
     @classmethod
     def preset(cls, service: str, model: str, **overrides: Any) -> OpenAICompatible:
