@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -137,7 +139,7 @@ def test_a_429_before_the_stream_is_a_rate_limit_error(server, dialect):
         collect(make(dialect, server))
     assert caught.value.retry_after == 1.0
     row = log.to_frame().iloc[0]
-    assert row["http_status"] == 429 and row["response_text"] is None or math.isnan(row["ttft_s"])
+    assert row["http_status"] == 429 and row["status"] == "error" and math.isnan(row["ttft_s"])
 
 
 def test_complete_on_a_model_configured_to_stream_gives_the_response_plus_timing(server):
@@ -188,12 +190,23 @@ def test_cancelling_the_consumer_task_cancels_the_call(server):
     assert row["status"] == "cancelled" and row["billing"] == "estimated" and row["response_text"] == "echo: say "
 
 
-def test_sync_stream_works_inside_a_running_loop(server):
-    async def notebook_cell():
-        return collect(make("openai", server))
+def test_sync_stream_works_inside_a_running_loop():
+    # In a subprocess: nest_asyncio2 patches asyncio for the whole process, as it does in a notebook kernel.
+    script = """
+import asyncio
+from orchestra_lab import CallLog, SimulatedModel, answer_key
+model = SimulatedModel.profile("sim/small")
 
-    chunks, response = asyncio.run(notebook_cell())
-    assert response.text == ANSWER == "".join(c.text for c in chunks)
+async def notebook_cell():  # a running loop, and the user iterates the sync stream
+    with CallLog() as log, answer_key("q", expected="four is it", difficulty=0.0):
+        stream = model.stream("2+2?", item_id="q")
+        pieces = [chunk.text for chunk in stream]
+    return "".join(pieces), stream.response.text, len(pieces) > 1, log.to_frame()["streamed"].tolist()
+
+print(asyncio.run(notebook_cell()))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "('four is it', 'four is it', True, [True])"
 
 
 # -- offline models ----------------------------------------------------------------------------------------------
@@ -291,7 +304,7 @@ def test_chain_ttft_is_the_earlier_steps_plus_the_last_steps_first_token():
     first, last = _sim("sim/small"), _sim("sim/large")
     chain = Chain([Step("draft", first), Step("final", last, "Improve: {draft}")])
     with CallLog() as log, answer_key("q", expected="4", difficulty=0.0):
-        chunks, response = collect(chain, "2+2?", item_id="q")
+        _, response = collect(chain, "2+2?", item_id="q")
     rows = log.to_frame().set_index("name")
     assert response.ttft_s == pytest.approx(rows.loc["sim/small", "latency_s"] + rows.loc["sim/large", "ttft_s"])
     assert math.isnan(rows.loc["sim/small", "ttft_s"])  # earlier steps are not streamed
