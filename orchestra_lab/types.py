@@ -263,6 +263,25 @@ def estimate_tokens(text: str) -> int:
     return (quarter_tokens + 3) // 4
 
 
+ChunkKind = Literal["answer", "thinking", "reset"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChunk:
+    """One piece of a streamed answer: ``text`` (a delta), its ``kind`` and ``t``, seconds since the call started.
+
+    ``kind`` is ``"answer"`` (part of the answer text), ``"thinking"`` (reasoning: counted, never part of the answer)
+    or ``"reset"`` (a fallback restarted on another model: discard the answer text received so far).
+
+    >>> StreamChunk("Hel", "answer", 0.25)
+    StreamChunk(text='Hel', kind='answer', t=0.25)
+    """
+
+    text: str
+    kind: ChunkKind = "answer"
+    t: float = 0.0
+
+
 @dataclass(slots=True)
 class Response:
     """A model's answer with everything needed to account for it.
@@ -283,6 +302,7 @@ class Response:
     raw: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
     call_id: str | None = None
+    ttft_s: float | None = None  # time to the first answer token, when the answer was streamed
 
     def __str__(self) -> str:
         return self.text

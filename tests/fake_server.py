@@ -25,6 +25,14 @@ script, else drawn with the configured rates (seeded), else the default (``"ok"`
   report plain input); ``"thinking-only"``: the output cap was spent thinking, ``thinking_tokens`` of it and no
   answer (OpenAI: empty content, ``finish_reason="length"``).
 - ``"reset"``: the connection is closed (with a TCP reset) without any response.
+- Streams: a request asking for one (``"stream": true``; Gemini ``:streamGenerateContent?alt=sse``) gets its ok
+  answer as server-sent events in the provider's dialect, one event per word (OpenAI chunks with a final usage
+  chunk and ``[DONE]``; Anthropic ``message_start`` / ``ping`` / ``content_block_delta`` / ``message_delta`` /
+  ``message_stop``; Gemini partial answers, usage on the last). Stream faults: ``"no-usage"`` (no usage sent),
+  ``"sse-thinking"`` (thinking deltas first), ``"sse-disconnect"`` (a TCP reset after ``stream_after`` deltas),
+  ``"sse-malformed"`` (an event whose data is not JSON after ``stream_after`` deltas), ``"sse-error"`` (the
+  dialect's error event after them), ``"sse-stall"`` (silence for ``hang_s`` after them). Status
+  behaviours (``"429"``...) answer before any stream starts.
 - a :class:`Reply`: exactly that status, body and headers.
 
 It counts requests (``requests``, per behaviour in ``counts``) and records each one (``received``: path,
@@ -79,10 +87,15 @@ NAMED = (
     "cached",
     "cache-write",
     "thinking-only",
+    "sse-thinking",
+    "sse-disconnect",
+    "sse-malformed",
+    "sse-error",
+    "sse-stall",
 )
 _STATUS = re.compile(r"^[1-5]\d\d$")
 _CALC = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/])\s*(-?\d+(?:\.\d+)?)")
-_GEMINI_PATH = re.compile(r"/models/([^/:]+):generateContent$")
+_GEMINI_PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
 
 @dataclass(frozen=True)
@@ -131,10 +144,12 @@ class FakeProviderServer:
         retry_after: str = "1",
         cached_tokens: int = 9_000,
         thinking_tokens: int = 8_191,
+        stream_after: int = 2,
     ) -> None:
         self.usage = usage
         self.cached_tokens = cached_tokens
         self.thinking_tokens = thinking_tokens
+        self.stream_after = stream_after
         self.served_suffix = served_suffix
         self.slow_s = slow_s
         self.hang_s = hang_s
@@ -292,6 +307,9 @@ class FakeProviderServer:
                 _reset(handler)
                 return
         assert dialect is not None or isinstance(behaviour, Reply)
+        if _wants_stream(handler.path, body) and isinstance(behaviour, str) and not _STATUS.match(behaviour):
+            self._stream(handler, behaviour, dialect, model or _requested_model(body), body)
+            return
         reply = behaviour if isinstance(behaviour, Reply) else self._reply(behaviour, dialect, model, body, headers)
         _send(handler, reply)
 
@@ -319,6 +337,120 @@ class FakeProviderServer:
             payload = json.dumps(ok).encode()
             return Reply(200, payload[: len(payload) // 2], {"Content-Type": "application/json"})
         return Reply(200, ok, {"Content-Type": "application/json"})
+
+    def _stream(self, handler: _Handler, behaviour: str, dialect: str, model: str, body: Any) -> None:
+        served = model + self.served_suffix
+        words = re.findall(r"\S+\s*", answer_for(_last_user_text(dialect, body)))
+        thinking = ["Let me think. ", "Done thinking. "] if behaviour == "sse-thinking" else []
+        usage = None if behaviour == "no-usage" else self.usage
+        events = _SSE_SHAPES[dialect](served, words, thinking, usage)
+        fault = behaviour if behaviour.startswith("sse-") and behaviour != "sse-thinking" else None
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        try:
+            for i, event in enumerate(events):
+                if fault is not None and i == self.stream_after + _SSE_PREAMBLE[dialect]:
+                    if fault == "sse-disconnect":
+                        _reset(handler)
+                        return
+                    if fault == "sse-stall" and self._stopping.wait(self.hang_s):
+                        _reset(handler)
+                        return
+                    if fault == "sse-malformed":
+                        _chunk(handler, "data: {not json\n\n")
+                    if fault == "sse-error":
+                        _chunk(handler, _SSE_ERRORS[dialect])
+                        break
+                _chunk(handler, event)
+            _chunk(handler, "")
+        except OSError:  # the client stopped reading
+            handler.close_connection = True
+
+
+def _wants_stream(path: str, body: Any) -> bool:
+    return ":streamGenerateContent" in path or (isinstance(body, dict) and body.get("stream") is True)
+
+
+def _chunk(handler: _Handler, text: str) -> None:
+    """One HTTP chunk (an empty text ends the body)."""
+    data = text.encode()
+    handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+    handler.wfile.flush()
+
+
+def _sse(data: Any, event: str | None = None) -> str:
+    return (f"event: {event}\n" if event else "") + f"data: {json.dumps(data)}\n\n"
+
+
+def _openai_sse(served: str, words: list[str], thinking: list[str], usage: tuple[int, int] | None) -> list[str]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        return _sse({"model": served, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    events += [chunk({"reasoning_content": t}) for t in thinking] + [chunk({"content": w}) for w in words]
+    events.append(chunk({}, "stop"))
+    if usage is not None:
+        events.append(_sse({"model": served, "choices": [], "usage": _openai_usage(usage)}))
+    return [*events, "data: [DONE]\n\n"]
+
+
+def _openai_usage(usage: tuple[int, int]) -> dict[str, int]:
+    return {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
+
+
+def _anthropic_sse(served: str, words: list[str], thinking: list[str], usage: tuple[int, int] | None) -> list[str]:
+    start_usage = {"input_tokens": usage[0], "output_tokens": 1} if usage else {}
+    events = [
+        _sse({"type": "message_start", "message": {"model": served, "usage": start_usage}}, "message_start"),
+        _sse({"type": "ping"}, "ping"),
+    ]
+    events += [
+        _sse(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": t}},
+            "content_block_delta",
+        )
+        for t in thinking
+    ]
+    events += [
+        _sse(
+            {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": w}},
+            "content_block_delta",
+        )
+        for w in words
+    ]
+    end_usage = {"output_tokens": usage[1]} if usage else {}
+    events.append(
+        _sse({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": end_usage}, "message_delta")
+    )
+    return [*events, _sse({"type": "message_stop"}, "message_stop")]
+
+
+def _gemini_sse(served: str, words: list[str], thinking: list[str], usage: tuple[int, int] | None) -> list[str]:
+    def part(text: str, thought: bool = False) -> str:
+        piece: dict[str, Any] = {"text": text} | ({"thought": True} if thought else {})
+        return _sse({"candidates": [{"content": {"parts": [piece], "role": "model"}}], "modelVersion": served})
+
+    events = [part(t, True) for t in thinking] + [part(w) for w in words]
+    last: dict[str, Any] = {
+        "candidates": [{"content": {"parts": [], "role": "model"}, "finishReason": "STOP"}],
+        "modelVersion": served,
+    }
+    if usage is not None:
+        last["usageMetadata"] = {"promptTokenCount": usage[0], "candidatesTokenCount": usage[1]}
+    return [*events, _sse(last)]
+
+
+_SSE_PREAMBLE = {"openai": 1, "anthropic": 2, "gemini": 0}  # events before the first delta (role, start, ping)
+_SSE_SHAPES = {"openai": _openai_sse, "anthropic": _anthropic_sse, "gemini": _gemini_sse}
+_SSE_ERRORS = {
+    "openai": _sse(
+        {"error": {"message": "The server had an error while processing your request.", "type": "server_error"}}
+    ),
+    "anthropic": _sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error"),
+    "gemini": _sse({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}),
+}
 
 
 def answer_for(prompt: str) -> str:

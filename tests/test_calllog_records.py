@@ -90,6 +90,7 @@ LAYERS = [
     [
         *("_secrets", "_jsonl", "_sync", "_introspect", "_template", "_judging", "_notebook", "_answers"),
         *("_answer_key", "_thresholds", "_capabilities", "_shipped", "errors", "types", "pricing"),
+        "streaming",
     ],
     ["calllog"],
     ["models"],
@@ -201,8 +202,9 @@ def test_usage_carries_prompt_cache_and_reasoning_tokens_and_adds_them():
 
 
 def test_the_new_columns_come_last_and_strategy_rows_sum_them():
-    assert COLUMNS[-4:] == ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "billing")
-    assert [DTYPES[c] for c in COLUMNS[-4:]] == ["Int64", "Int64", "Int64", "category"]
+    added = COLUMNS[COLUMNS.index("cached_input_tokens") :][:4]
+    assert added == ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "billing")
+    assert [DTYPES[c] for c in added] == ["Int64", "Int64", "Int64", "category"]
 
     class Thinker(Model):
         name = "thinker"

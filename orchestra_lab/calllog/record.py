@@ -78,6 +78,9 @@ class CallRecord:
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
     billing: str = "known"
+    ttft_s: float | None = None
+    output_tokens_per_s: float | None = None
+    streamed: bool = False
     # -- the call tree (not columns) --
     parent: CallRecord | None = None
     children: int = 0
@@ -105,6 +108,25 @@ class CallRecord:
         self.latency_s = response.latency_s
         self.http_status = None if response.cached else response.meta.get("http_status")
         self.response_text = response.text
+        self.ttft_s = response.ttft_s
+        self.output_tokens_per_s = self._decode_rate()
+
+    def _decode_rate(self) -> float | None:
+        """Output tokens per second after the first token, for a streamed leaf call (None otherwise)."""
+        if self.kind == "strategy" or self.ttft_s is None or self.latency_s is None or not self.output_tokens:
+            return None
+        generating = self.latency_s - self.ttft_s
+        return self.output_tokens / generating if generating > 0 else None
+
+    def partial(self, text: str, usage: Usage, cost_usd: float | None) -> None:
+        """Keep what a stream delivered before it broke or was stopped: the text, the tokens received (estimated)
+        and their estimated cost (``billing="estimated"``; NaN cost when the model has no price)."""
+        self.response_text = text
+        if self.kind == "strategy":
+            return
+        self._take_usage(usage)
+        self.cost_usd = math.nan if cost_usd is None else cost_usd
+        self.billing = "estimated"
 
     def failed(
         self,

@@ -54,6 +54,19 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
         "or cancelled: the provider may still bill it; cost NaN); a strategy row: the worst of its calls; empty in "
         "rows written before the column existed",
     ),
+    (
+        "ttft_s",
+        "float64",
+        "time to the first answer token in seconds, for a streamed call (measured live; computed for simulated "
+        "models; composed for strategies, see orchestra_lab.streaming); NaN when the call was not streamed",
+    ),
+    (
+        "output_tokens_per_s",
+        "float64",
+        "output tokens per second after the first token (output_tokens / (latency_s - ttft_s)) of a streamed leaf "
+        "call; NaN otherwise",
+    ),
+    ("streamed", "bool", "the answer was streamed (astream / stream, or a model configured with streaming=True)"),
 )
 
 COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in SCHEMA)
@@ -66,6 +79,7 @@ DEFAULTS: dict[str, Any] = {name: None for name in COLUMNS} | {
     "status": "ok",
     "cache_hit": False,
     "tokens_estimated": False,
+    "streamed": False,
 }
 
 

@@ -19,6 +19,7 @@ import asyncio
 import atexit
 import contextlib
 import json
+import math
 import os
 import re
 import time
@@ -34,7 +35,8 @@ from .. import errors
 from .._capabilities import supported_request
 from .._secrets import Secret, redact, resolve_key, reveal_headers
 from ..pricing import Price, cost_usd, price_of
-from ..types import Request, Response, Usage, estimate_tokens
+from ..streaming import Emit
+from ..types import ChunkKind, Request, Response, StreamChunk, Usage, estimate_tokens
 from ._failures import classify, wait_hint
 from .base import Model
 
@@ -335,6 +337,38 @@ class HttpCall:
     body: dict[str, Any]
 
 
+@dataclass(slots=True)
+class StreamState:
+    """What a provider's stream has said besides text deltas: usage (in the provider's JSON shape, read by its
+    ``_usage``), the serving model, why it stopped, and whether it said it was complete."""
+
+    usage_body: dict[str, Any] = field(default_factory=dict)
+    served_model: str | None = None
+    finish_reason: str | None = None
+    complete: bool = False
+
+
+Delta = tuple[ChunkKind, str]
+
+
+def stream_error(who: str, error: Any, common: Mapping[str, str]) -> errors.ModelError:
+    """The typed error for an ``error`` event inside a stream (a rate limit, an overloaded or failing server...).
+
+    >>> type(stream_error("x", {"type": "overloaded_error", "message": "Overloaded"}, {})).__name__
+    'ServerError'
+    """
+    kind = str(dig(error, "type") or dig(error, "status") or dig(error, "code") or "")
+    message = f"{who}: error event in the stream: {body_snippet(json.dumps(error, default=str))}"
+    lowered = kind.lower()
+    if "rate" in lowered or lowered in ("429", "resource_exhausted"):
+        return errors.RateLimitError(message, **common)
+    if lowered[:1] == "5" or any(
+        w in lowered for w in ("overloaded", "server", "api_error", "internal", "unavailable")
+    ):
+        return errors.ServerError(message, **common)
+    return errors.BadResponseError(message, **common)
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What a provider answered: the text, the model that served it and why generation stopped."""
@@ -368,6 +402,8 @@ class HttpModel(Model):
     client: httpx.AsyncClient | None = None
     transport: httpx.AsyncBaseTransport | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    streaming: bool = False
+    stall_timeout_s: float | None = None
     fallback_key_envs: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     _resolved_key: tuple[tuple[str, ...], Secret] | None = None  # (the variables it was looked up in, the key)
 
@@ -380,13 +416,17 @@ class HttpModel(Model):
         client: httpx.AsyncClient | None,
         transport: httpx.AsyncBaseTransport | None,
         max_response_bytes: int,
+        streaming: bool = False,
+        stall_timeout_s: float | None = None,
     ) -> None:
-        """Store how to reach the server (constructors call this)."""
+        """Store how to reach the server and whether ``complete`` streams (constructors call this)."""
         if not (isinstance(max_response_bytes, int) and max_response_bytes > 0):
             raise ValueError(f"max_response_bytes: {max_response_bytes!r} is not a positive number of bytes")
         self.client = client
         self.transport = transport
         self.max_response_bytes = max_response_bytes
+        self.streaming = streaming
+        self.stall_timeout_s = None if stall_timeout_s is None else checked_timeout(stall_timeout_s)
 
     @abc.abstractmethod
     def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
@@ -449,7 +489,96 @@ class HttpModel(Model):
         """The model's price: its own, else the price table's (None when unknown)."""
         return self.price if self.price is not None else price_of(self.model)
 
+    @abc.abstractmethod
+    def _stream_call(self, request: Request, key: Secret | None) -> HttpCall:
+        """Build the provider request for a streamed answer (server-sent events)."""
+
+    @abc.abstractmethod
+    def _stream_deltas(self, event: str, data: dict[str, Any], state: StreamState) -> list[Delta]:
+        """Read one stream event: the text deltas it carries; usage and the rest go to ``state``. An error event
+        raises its typed error (:func:`stream_error`)."""
+
+    def _estimated_cost(self, usage: Usage) -> float | None:
+        cost = self._cost(usage, {})
+        return None if math.isnan(cost) else cost
+
+    async def _astream(self, request: Request, emit: Emit) -> Response:
+        """Stream the answer over server-sent events (``stall_timeout_s``: the longest silence, default the total
+        ``timeout_s``); the response's ``latency_s`` is the whole stream, ``ttft_s`` its first answer token."""
+        from ._sse import stream_events
+
+        call = self._stream_call(self._supported(request), self._api_key())
+        state = StreamState()
+        pieces: list[str] = []
+        thinking = 0
+        ttft: float | None = None
+        started = time.perf_counter()
+
+        def on_event(event: str, data: dict[str, Any]) -> None:
+            nonlocal thinking, ttft
+            for kind, text in self._stream_deltas(event, data, state):
+                now = time.perf_counter() - started
+                if kind == "answer":
+                    pieces.append(text)
+                    ttft = now if ttft is None else ttft
+                else:
+                    thinking += len(text)
+                emit(StreamChunk(text, kind, now))
+
+        try:
+            parser = await stream_events(
+                call.url,
+                call.body,
+                on_event,
+                headers=call.headers | dict(self.headers or {}),
+                timeout_s=self.timeout_s,
+                stall_timeout_s=self.stall_timeout_s or self.timeout_s,
+                provider=self.provider,
+                model=self.model,
+                client=self.client,
+                transport=self.transport,
+                max_response_bytes=self.max_response_bytes,
+            )
+        except errors.ModelError as err:
+            reported = self._usage(state.usage_body)
+            if err.usage is None and reported != Usage():
+                err.usage = reported
+            raise
+        latency = time.perf_counter() - started
+        text = "".join(pieces)
+        reported = self._usage(state.usage_body)
+        common = {"provider": self.provider, "model": self.model, "status": 200, "latency_s": latency}
+        if not (state.complete or parser.done):
+            raise errors.ServerError(
+                f"{self.provider} {self.model}: the stream ended before the answer was complete",
+                usage=reported if reported != Usage() else None,
+                **common,  # type: ignore[arg-type]
+            )
+        usage = _usage_or_estimate(reported, request, text, thinking_chars=thinking)
+        if not text:
+            raise errors.BadResponseError(
+                f"{self.provider} {self.model}: the stream carried no answer text, "
+                f"finish_reason={state.finish_reason!r}",
+                usage=usage,
+                cost_usd=self._cost(usage, state.usage_body),
+                **common,  # type: ignore[arg-type]
+            )
+        return Response(
+            text,
+            requested_model=self.model,
+            served_model=state.served_model or self.model,
+            provider=self.provider,
+            source=self.source,
+            usage=usage,
+            cost_usd=self._cost(usage, state.usage_body),
+            latency_s=latency,
+            meta={"http_status": 200, "finish_reason": state.finish_reason},
+            ttft_s=ttft,
+        )
+
     async def _acomplete(self, request: Request) -> Response:
+        if self.streaming:
+            return await self._astream(request, _ignore)
         call = self._http_call(self._supported(request), self._api_key())
         reply = await post_json(
             call.url,
@@ -497,12 +626,23 @@ class HttpModel(Model):
         )
 
 
-def _usage_or_estimate(reported: Usage, request: Request, text: str) -> Usage:
-    """The reported usage; counts the provider left out are estimated and the usage flagged ``estimated``."""
+def _ignore(chunk: StreamChunk) -> None:
+    """Where the chunks of ``complete()`` on a model configured with ``streaming=True`` go."""
+
+
+def _usage_or_estimate(reported: Usage, request: Request, text: str, *, thinking_chars: int = 0) -> Usage:
+    """The reported usage; counts the provider left out are estimated (thinking text counted as output and
+    reasoning tokens) and the usage flagged ``estimated``."""
     if reported.input_tokens is not None and reported.output_tokens is not None:
         return reported
     input_tokens = reported.input_tokens
     if input_tokens is None:
         input_tokens = sum(estimate_tokens(m.content) for m in request.messages)
-    output_tokens = reported.output_tokens if reported.output_tokens is not None else estimate_tokens(text)
-    return replace(reported, input_tokens=input_tokens, output_tokens=output_tokens, estimated=True)
+    thinking = (thinking_chars + 3) // 4
+    output_tokens = reported.output_tokens
+    if output_tokens is None:
+        output_tokens = estimate_tokens(text) + thinking
+    reasoning = reported.reasoning_tokens if reported.reasoning_tokens is not None else (thinking or None)
+    return replace(
+        reported, input_tokens=input_tokens, output_tokens=output_tokens, estimated=True, reasoning_tokens=reasoning
+    )

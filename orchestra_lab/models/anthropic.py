@@ -20,11 +20,14 @@ from ..types import Request, Usage
 from ._http import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Answer,
+    Delta,
     HttpCall,
     HttpModel,
     MalformedAnswer,
+    StreamState,
     checked_timeout,
     dig,
+    stream_error,
     token_count,
     translate_params,
 )
@@ -70,6 +73,8 @@ class Anthropic(HttpModel):
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        streaming: bool = False,
+        stall_timeout_s: float | None = None,
     ) -> None:
         self.model = model
         self.api_key_env = api_key_env
@@ -80,7 +85,7 @@ class Anthropic(HttpModel):
         self.headers = headers
         self.max_tokens = max_tokens
         self.api_version = api_version
-        self._connect(client, transport, max_response_bytes)
+        self._connect(client, transport, max_response_bytes, streaming, stall_timeout_s)
 
     def _supported(self, request: Request) -> Request:
         return supported_request(self.provider, self.model, request, api_version=self.api_version)
@@ -110,6 +115,37 @@ class Anthropic(HttpModel):
 
     def _usage(self, body: dict[str, Any]) -> Usage:
         return messages_usage(body)
+
+    def _stream_call(self, request: Request, key: Secret | None) -> HttpCall:
+        call = self._http_call(request, key)
+        return HttpCall(call.url, call.headers, call.body | {"stream": True})
+
+    def _stream_deltas(self, event: str, data: dict[str, Any], state: StreamState) -> list[Delta]:
+        """Messages events: ``message_start`` (model, input usage), ``content_block_delta`` (``text_delta``: answer,
+        ``thinking_delta``: thinking), ``message_delta`` (stop reason, output usage), ``message_stop``, ``ping``,
+        ``error``."""
+        kind = data.get("type", event)
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta" and delta.get("text"):
+                return [("answer", delta["text"])]
+            if delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                return [("thinking", delta["thinking"])]
+        elif kind == "message_start":
+            message = data.get("message") or {}
+            if isinstance(message.get("model"), str):
+                state.served_model = message["model"]
+            state.usage_body = {"usage": dict(message.get("usage") or {})}
+        elif kind == "message_delta":
+            state.finish_reason = dig(data, "delta", "stop_reason") or state.finish_reason
+            usage = state.usage_body.setdefault("usage", {})
+            usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+        elif kind == "message_stop":
+            state.complete = True
+        elif kind == "error":
+            who = f"{self.provider} {self.model}"
+            raise stream_error(who, data.get("error"), {"provider": self.provider, "model": self.model})
+        return []
 
     def _surcharge_usd(self, body: dict[str, Any]) -> float:
         """1-hour cache writes cost 2x input, not the 5-minute rate (1.25x) they were counted at in the usage."""

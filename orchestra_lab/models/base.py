@@ -1,7 +1,9 @@
 """The one :class:`Model` interface shared by leaf models, strategies and runtime wrappers.
 
 Subclasses implement ``async _acomplete(request) -> Response``; callers use ``await m.acomplete(...)``,
-``m.complete(...)`` or ``m("prompt")``. Every call through ``acomplete`` is recorded in the active call log.
+``m.complete(...)`` or ``m("prompt")``, or stream with ``m.astream(...)`` / ``m.stream(...)`` (see
+:mod:`orchestra_lab.streaming`; models that stream natively override ``_astream``). Every call through
+``acomplete`` or ``astream`` is recorded in the active call log, by :func:`invoke`.
 
 >>> from orchestra_lab import FunctionModel
 >>> shout = FunctionModel(str.upper, name="shout")
@@ -22,8 +24,10 @@ from .._introspect import config_of, init_params
 from .._sync import run_sync
 from ..calllog._guards import CallGuard, active_guards, deadline_of, is_timeout_cancel
 from ..calllog.context import begin_call, end_call
+from ..calllog.record import CallRecord
 from ..errors import CallTimeoutError, ModelError
-from ..types import Request, Response, as_request
+from ..streaming import Emit, ResponseStream, StreamProgress, SyncResponseStream
+from ..types import Request, Response, StreamChunk, Usage, as_request
 
 
 class _Configured(abc.ABCMeta):
@@ -85,9 +89,41 @@ class Model(abc.ABC, metaclass=_Configured):
     def __call__(self, request: Request | str | Sequence[Mapping[str, str]], **params: Any) -> Response:
         return self.complete(request, **params)
 
+    def astream(self, request: Request | str | Sequence[Mapping[str, str]], **params: Any) -> ResponseStream:
+        """Stream the answer: ``async for chunk in m.astream(...)``, then ``.response`` (recorded like acomplete)."""
+        return ResponseStream(self, as_request(request, **params))
+
+    def stream(self, request: Request | str | Sequence[Mapping[str, str]], **params: Any) -> SyncResponseStream:
+        """Synchronous :meth:`astream`: ``for chunk in m.stream(...)``; works inside a running loop too."""
+        return SyncResponseStream(self.astream(request, **params))
+
     @abc.abstractmethod
     async def _acomplete(self, request: Request) -> Response:
         """Produce the answer; subclasses implement this and do not log."""
+
+    async def _astream(self, request: Request, emit: Emit) -> Response:
+        """Produce the answer, passing its chunks to ``emit`` as they come; by default a virtual stream of the
+        complete answer (:meth:`_virtual_chunks`). Subclasses that stream natively override this; none log."""
+        t0 = time.perf_counter()
+        response = await self._acomplete(request)
+        if response.latency_s is None:
+            response.latency_s = time.perf_counter() - t0
+        for chunk in self._virtual_chunks(response):
+            emit(chunk)
+        return response
+
+    def _virtual_chunks(self, response: Response) -> list[StreamChunk]:
+        """The chunks of an answer produced whole: by default one, when it is complete (TTFT unknown)."""
+        done = response.latency_s or 0.0
+        return [StreamChunk(response.text, "answer", done)] if response.text else []
+
+    async def _stream_into(self, request: Request, emit: Emit) -> Response:
+        """Run a streamed call (recorded) whose chunks go to ``emit``; wrappers stream without a row of their own."""
+        return await invoke(self, request, emit)
+
+    def _estimated_cost(self, usage: Usage) -> float | None:
+        """What ``usage`` costs at this model's price (a stream cut short); None when the model has no price."""
+        return None
 
     def children(self) -> list[Model]:
         """Models this one calls (strategies and wrappers override)."""
@@ -106,9 +142,11 @@ def _is_configuration(cls: type, name: str) -> bool:
     return name == "name" or name in init_params(cls)
 
 
-async def invoke(model: Model, request: Request) -> Response:
-    """Run ``model._acomplete`` as a new call and record its row (success or failure)."""
+async def invoke(model: Model, request: Request, emit: Emit | None = None) -> Response:
+    """Run ``model._acomplete`` -- or, given ``emit``, ``model._astream`` -- as a new call and record its row
+    (success or failure; a stream cut short keeps its partial text and estimated usage)."""
     record, tokens = begin_call(model, request)
+    progress = None if emit is None else StreamProgress(emit)
     try:
         t0 = time.perf_counter()
         guards = active_guards() if model.kind == "model" else ()
@@ -116,7 +154,11 @@ async def invoke(model: Model, request: Request) -> Response:
         try:
             for guard in guards:
                 await guard.before_call(model, request)
-            response = await model._acomplete(request)
+            if progress is None:
+                response = await model._acomplete(request)
+            else:
+                record.streamed = True
+                response = await model._astream(request, progress.take)
             if limit is not None and response.latency_s is not None and response.latency_s > limit:
                 raise _timed_out(model, limit, response.latency_s)
         except ModelError as caught:
@@ -127,7 +169,9 @@ async def invoke(model: Model, request: Request) -> Response:
                 err = _timed_out(model, limit, err.latency_s)
             abandoned = _abandoned(model, err)
             record.failed(err, err.error_type, latency_s=err.latency_s, abandoned=abandoned)
-            _settle(guards, model, request, math.nan if abandoned else err.cost_usd)
+            billed = math.nan if abandoned else err.cost_usd
+            _keep_partial(record, progress, model, request, err.usage)
+            _settle(guards, model, request, record.cost_usd if progress and progress.chunks else billed)
             if err is caught:
                 raise
             raise err from caught
@@ -140,7 +184,8 @@ async def invoke(model: Model, request: Request) -> Response:
                 status="error" if timed_out else "cancelled",
                 abandoned=_abandoned(model, err),
             )
-            _settle(guards, model, request, math.nan)
+            _keep_partial(record, progress, model, request, None)
+            _settle(guards, model, request, record.cost_usd if progress and progress.chunks else math.nan)
             raise
         except Exception as err:
             record.failed(err, type(err).__name__, latency_s=time.time() - record.started_at)  # type: ignore[operator]
@@ -148,12 +193,26 @@ async def invoke(model: Model, request: Request) -> Response:
             raise
         if response.latency_s is None:
             response.latency_s = time.perf_counter() - t0
+        if progress is not None and response.ttft_s is None:
+            response.ttft_s = progress.ttft_s
         record.succeeded(response)
+        record.streamed = record.streamed or response.ttft_s is not None
         response.call_id = record.call_id
         _settle(guards, model, request, response.cost_usd)
         return response
     finally:
         end_call(record, tokens)
+
+
+def _keep_partial(
+    record: CallRecord, progress: StreamProgress | None, model: Model, request: Request, reported: Usage | None
+) -> None:
+    """A stream that delivered chunks before it failed or was stopped: keep them in its row (estimated)."""
+    if progress is None or not progress.chunks:
+        return
+    usage = progress.usage(request, reported)
+    record.partial(progress.text, usage, model._estimated_cost(usage))
+    record.ttft_s = progress.ttft_s
 
 
 def _settle(guards: tuple[CallGuard, ...], model: Model, request: Request, cost_usd: float | None) -> None:

@@ -19,11 +19,14 @@ from ..types import Request, Usage
 from ._http import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Answer,
+    Delta,
     HttpCall,
     HttpModel,
     MalformedAnswer,
+    StreamState,
     checked_timeout,
     dig,
+    stream_error,
     token_count,
     translate_params,
 )
@@ -71,6 +74,8 @@ class Gemini(HttpModel):
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        streaming: bool = False,
+        stall_timeout_s: float | None = None,
     ) -> None:
         self.model = model.removeprefix("models/")
         self.api_key_env = api_key_env
@@ -79,7 +84,7 @@ class Gemini(HttpModel):
         self.price = price
         self.timeout_s = checked_timeout(timeout_s)
         self.headers = headers
-        self._connect(client, transport, max_response_bytes)
+        self._connect(client, transport, max_response_bytes, streaming, stall_timeout_s)
 
     def _http_call(self, request: Request, key: Secret | None) -> HttpCall:
         headers: dict[str, str | Secret] = {"x-goog-api-key": key} if key is not None else {}
@@ -116,6 +121,35 @@ class Gemini(HttpModel):
 
     def _usage(self, body: dict[str, Any]) -> Usage:
         return gemini_usage(body)
+
+    def _stream_call(self, request: Request, key: Secret | None) -> HttpCall:
+        call = self._http_call(request, key)
+        url = call.url.removesuffix(":generateContent") + ":streamGenerateContent?alt=sse"
+        return HttpCall(url, call.headers, call.body)
+
+    def _stream_deltas(self, event: str, data: dict[str, Any], state: StreamState) -> list[Delta]:
+        """Each event is a partial ``generateContent`` answer: text parts (``thought`` ones are thinking), the
+        latest ``usageMetadata``, a ``finishReason`` at the end; ``{"error": ...}`` fails."""
+        if "error" in data:
+            raise stream_error(
+                f"{self.provider} {self.model}", data["error"], {"provider": self.provider, "model": self.model}
+            )
+        if isinstance(data.get("modelVersion"), str):
+            state.served_model = data["modelVersion"]
+        if data.get("usageMetadata"):
+            state.usage_body = {"usageMetadata": data["usageMetadata"]}
+        candidate = dig(data, "candidates", 0)
+        if not isinstance(candidate, dict):
+            return []
+        if candidate.get("finishReason"):
+            state.finish_reason = candidate["finishReason"]
+            state.complete = True
+        parts = dig(candidate, "content", "parts") or []
+        return [
+            ("thinking" if part.get("thought") else "answer", part["text"])
+            for part in parts
+            if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]
+        ]
 
 
 def gemini_usage(body: dict[str, Any]) -> Usage:

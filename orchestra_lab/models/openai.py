@@ -29,11 +29,14 @@ from ..types import Request, Usage
 from ._http import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Answer,
+    Delta,
     HttpCall,
     HttpModel,
     MalformedAnswer,
+    StreamState,
     checked_timeout,
     dig,
+    stream_error,
     token_count,
     translate_params,
 )
@@ -74,8 +77,12 @@ class OpenAICompatible(HttpModel):
     ``max_tokens_field`` is what the server calls the output cap (OpenAI: ``max_completion_tokens``).
     ``client``/``transport`` replace the network and ``max_response_bytes`` caps an answer (see
     :class:`~orchestra_lab.models._http.HttpModel`). Usage counts cached prompt tokens (billed at the cached rate)
-    and reasoning tokens (billed as output). Generation params not in :class:`~orchestra_lab.types.Request`
-    (``response_format``...) go in as they are, except sampling params the model rejects.
+    and reasoning tokens (billed as output). ``astream`` / ``stream`` read the answer as server-sent events
+    (``stream_options.include_usage``: the final chunk's usage; a server that sends none gets estimated tokens);
+    ``streaming=True`` makes ``complete`` stream too (the response gains ``ttft_s``); ``stall_timeout_s`` bounds the
+    silence inside a stream (default: ``timeout_s``, which bounds the whole call). Generation params not in
+    :class:`~orchestra_lab.types.Request` (``response_format``...) go in as they are, except sampling params the
+    model rejects.
 
     >>> from orchestra_lab import OpenAICompatible
     >>> OpenAICompatible("gpt-4o-mini")  # doctest: +ELLIPSIS
@@ -100,6 +107,8 @@ class OpenAICompatible(HttpModel):
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        streaming: bool = False,
+        stall_timeout_s: float | None = None,
     ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
@@ -109,7 +118,7 @@ class OpenAICompatible(HttpModel):
         self.timeout_s = checked_timeout(timeout_s)
         self.headers = headers
         self.max_tokens_field = max_tokens_field
-        self._connect(client, transport, max_response_bytes)
+        self._connect(client, transport, max_response_bytes, streaming, stall_timeout_s)
 
     @classmethod
     def preset(cls, service: str, model: str, **overrides: Any) -> OpenAICompatible:
@@ -192,6 +201,38 @@ class OpenAICompatible(HttpModel):
 
     def _usage(self, body: dict[str, Any]) -> Usage:
         return chat_usage(body)
+
+    def _stream_call(self, request: Request, key: Secret | None) -> HttpCall:
+        call = self._http_call(request, key)
+        body = call.body | {"stream": True, "stream_options": {"include_usage": True}}
+        return HttpCall(call.url, call.headers, body)
+
+    def _stream_deltas(self, event: str, data: dict[str, Any], state: StreamState) -> list[Delta]:
+        """``choices[0].delta``: ``content`` is answer, ``reasoning_content`` / ``reasoning`` thinking; the last
+        chunk carries ``usage``."""
+        if "error" in data:
+            raise stream_error(
+                f"{self.provider} {self.model}", data["error"], {"provider": self.provider, "model": self.model}
+            )
+        if isinstance(data.get("model"), str):
+            state.served_model = data["model"]
+        if data.get("usage"):
+            state.usage_body = {"usage": data["usage"]}
+        choice = dig(data, "choices", 0)
+        if not isinstance(choice, dict):
+            return []
+        if choice.get("finish_reason"):
+            state.finish_reason = choice["finish_reason"]
+            state.complete = True
+        delta = choice.get("delta") or {}
+        deltas: list[Delta] = []
+        thinking = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(thinking, str) and thinking:
+            deltas.append(("thinking", thinking))
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            deltas.append(("answer", content))
+        return deltas
 
 
 def chat_usage(body: dict[str, Any]) -> Usage:

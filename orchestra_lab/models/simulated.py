@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
@@ -34,7 +35,8 @@ from .._answer_key import AnswerKey, active_key, task_key
 from ..calllog.context import current_span
 from ..errors import BadResponseError, CallTimeoutError, RateLimitError, ServerError
 from ..pricing import Price
-from ..types import Request, Response, Usage, estimate_tokens, render_answer
+from ..streaming import Emit, text_pieces
+from ..types import Request, Response, StreamChunk, Usage, estimate_tokens, render_answer
 from .base import Model
 
 __all__ = ["PROFILES", "Faults", "LatencyProfile", "SimulatedModel", "profiles"]
@@ -152,6 +154,39 @@ class SimulatedModel(Model):
         return type(self)(**(self.get_config() | {"faults": replace(self.faults, **rates)}))
 
     async def _acomplete(self, request: Request) -> Response:
+        response = self._respond(request)
+        if self.realtime:
+            await asyncio.sleep(response.latency_s or 0.0)
+        return response
+
+    async def _astream(self, request: Request, emit: Emit) -> Response:
+        """A virtual stream: the first token at the profile's TTFT, the rest at its per-token pace (both with this
+        call's latency spread); computed, or slept through when ``realtime``."""
+        response = self._respond(request)
+        chunks = self._virtual_chunks(response)
+        started = time.perf_counter()
+        for chunk in chunks:
+            if self.realtime:
+                await asyncio.sleep(max(0.0, chunk.t - (time.perf_counter() - started)))
+            emit(chunk)
+        if self.realtime:
+            await asyncio.sleep(max(0.0, (response.latency_s or 0.0) - (time.perf_counter() - started)))
+        return response
+
+    def _virtual_chunks(self, response: Response) -> list[StreamChunk]:
+        latency = response.latency_s or 0.0
+        tokens = response.usage.output_tokens or 1
+        ttft = latency * self.latency.ttft_s / (self.latency.ttft_s + self.latency.per_token_s * tokens)
+        response.ttft_s = ttft
+        pieces = text_pieces(response.text, tokens)
+        step = (latency - ttft) / len(pieces) if pieces else 0.0
+        return [StreamChunk(piece, "answer", ttft + i * step) for i, piece in enumerate(pieces)]
+
+    def _estimated_cost(self, usage: Usage) -> float | None:
+        return self.price.cost(usage.input_tokens, usage.output_tokens)
+
+    def _respond(self, request: Request) -> Response:
+        """The answer drawn for ``request`` (or the failure drawn for it, raised), with its computed latency."""
         seed = self.seed if request.seed is None else request.seed
         key = _item_key(request)
         span = current_span()
@@ -162,8 +197,6 @@ class SimulatedModel(Model):
         cost = self.price.cost(input_tokens, output_tokens)
         self._maybe_fail(seed, key, attempt, latency, cost, Usage(input_tokens, output_tokens))
         text, correct, confidence = self._answer(seed, key, _truth(request))
-        if self.realtime:
-            await asyncio.sleep(latency)
         return Response(
             text,
             requested_model=self.name,

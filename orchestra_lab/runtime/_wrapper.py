@@ -14,6 +14,7 @@ from typing import Any
 from ..calllog.context import calling
 from ..errors import ModelError
 from ..models.base import Model
+from ..streaming import Emit
 from ..types import Request, Response, as_request
 
 COMPUTED_TIME_SOURCES = frozenset({"simulated", "replay"})
@@ -50,6 +51,12 @@ class Wrapper(Model):
     async def acomplete(self, request: Request | str | Sequence[Mapping[str, str]], **params: Any) -> Response:
         """Answer through the inner model; no row of its own (the inner call records one)."""
         return await self._acomplete(as_request(request, **params))
+
+    async def _stream_into(self, request: Request, emit: Emit) -> Response:
+        """Streamed through a wrapper: by default its answer is delivered whole once the wrapper's logic (retries,
+        a timeout...) is done; wrappers that can pass a stream through override this. No row of its own."""
+        response = await self._astream(request, emit)
+        return response
 
     def children(self) -> list[Model]:
         return [self.inner]

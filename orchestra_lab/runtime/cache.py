@@ -29,7 +29,8 @@ from .._fingerprint import model_config
 from .._secrets import redact
 from ..calllog.context import calling
 from ..models.base import Model
-from ..types import Request, Response, Usage
+from ..streaming import Emit
+from ..types import Request, Response, StreamChunk, Usage
 from ._wrapper import Wrapper, innermost
 
 CacheMode = Literal["use", "refresh", "bypass"]
@@ -194,19 +195,31 @@ class Cached(Wrapper):
         return Cached(self.inner, self.cache, ttl_s=self.ttl_s, mode=mode)
 
     async def _acomplete(self, request: Request) -> Response:
+        return await self._answer(request, None)
+
+    async def _stream_into(self, request: Request, emit: Emit) -> Response:
+        """A hit replays the stored answer as a stream flagged as a cache hit; a miss streams from ``inner``."""
+        return await self._answer(request, emit)
+
+    async def _answer(self, request: Request, emit: Emit | None) -> Response:
         if self.mode == "bypass":
-            return await self.inner.acomplete(request)
+            return await self._ask(request, emit)
         key = cache_key(self.inner, request)
         if self.mode == "use":
             started, t0 = time.time(), time.perf_counter()
             entry = self.cache.get(key)
             if entry is not None:
-                return self._hit(request, entry, started, time.perf_counter() - t0)
-        response = await self.inner.acomplete(request)
+                return self._hit(request, entry, started, time.perf_counter() - t0, emit)
+        response = await self._ask(request, emit)
         self.cache.set(key, _entry(response), self.ttl_s)
         return response
 
-    def _hit(self, request: Request, entry: dict[str, Any], started: float, latency_s: float) -> Response:
+    async def _ask(self, request: Request, emit: Emit | None) -> Response:
+        return await (self.inner.acomplete(request) if emit is None else self.inner._stream_into(request, emit))
+
+    def _hit(
+        self, request: Request, entry: dict[str, Any], started: float, latency_s: float, emit: Emit | None = None
+    ) -> Response:
         response = Response(
             entry["text"],
             requested_model=self.requested_model,
@@ -226,6 +239,10 @@ class Cached(Wrapper):
         )
         with calling(self, request) as record:
             record.started_at = started
+            if emit is not None:
+                response.ttft_s = latency_s
+                record.streamed = True
+                emit(StreamChunk(response.text, "answer", latency_s))
             record.succeeded(response)
             response.call_id = record.call_id
         return response

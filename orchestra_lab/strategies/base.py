@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from ..calllog.context import note
 from ..errors import BudgetExceededError, ModelError, StrategyError
 from ..models.base import Model
+from ..streaming import Emit
 from ..types import Request, Response, Usage
 
 __all__ = ["Outcome", "Strategy", "call", "call_all", "default_temperature", "leaf_label", "render_tree"]
@@ -108,14 +109,17 @@ class Outcome:
         return "" if err is None else f"{err.error_type}: {err}"
 
 
-async def call(model: Model, request: Request) -> Outcome:
+async def call(model: Model, request: Request, emit: Emit | None = None) -> Outcome:
     """Call a child, turning a :class:`ModelError` into a failed :class:`Outcome` (other errors propagate).
+
+    Given ``emit``, the child streams its answer into it (see :mod:`orchestra_lab.streaming`).
 
     A :class:`~orchestra_lab.errors.BudgetExceededError` propagates too: a spend cap stops the whole strategy, it
     never makes a failed child (an ensemble voting with fewer members, a fallback moving on, a cascade escalating).
     """
     try:
-        return Outcome(model, await model.acomplete(request), None)
+        response = await (model.acomplete(request) if emit is None else model._stream_into(request, emit))
+        return Outcome(model, response, None)
     except BudgetExceededError:
         raise
     except ModelError as err:

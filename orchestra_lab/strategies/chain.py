@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..models.base import Model
+from ..streaming import Emit, shifted
 from ..types import Request, Response
 from .base import Strategy, call
 from .validators import Validator, as_validator
@@ -72,12 +73,24 @@ class Chain(Strategy):
         return [(f"{s.name} [{s.validator!r}]" if s.validator else s.name, s.model) for s in self.steps]
 
     async def _acomplete(self, request: Request) -> Response:
+        return await self._run(request, None)
+
+    async def _astream(self, request: Request, emit: Emit) -> Response:
+        return await self._run(request, emit)
+
+    async def _run(self, request: Request, emit: Emit | None) -> Response:
+        """Run the steps in order; given ``emit``, the last step streams (after the earlier steps' latency)."""
         outputs: dict[str, str] = {INPUT: request.prompt}
         latency = 0.0
         trail: list[str] = []
         response: Response | None = None
         for step in self.steps:
-            outcome = await call(step.model, request.with_prompt(step.template.format(**outputs)))
+            streams = emit is not None and step is self.steps[-1]
+            outcome = await call(
+                step.model,
+                request.with_prompt(step.template.format(**outputs)),
+                shifted(emit, latency) if streams and emit is not None else None,
+            )
             latency += outcome.latency_s
             if outcome.response is None:
                 raise self._fail(

@@ -19,6 +19,7 @@ from .._answer_key import choice_task
 from .._template import fill, require_slots
 from .._thresholds import SharePick, threshold_for_share
 from ..models.base import Model
+from ..streaming import Emit, shifted
 from ..types import Request, Response, as_request
 from .base import Strategy, call, default_temperature
 from .embeddings import Embedder, embed_texts
@@ -113,8 +114,15 @@ class Router(Strategy):
         raise NotImplementedError
 
     async def _acomplete(self, request: Request) -> Response:
+        return await self._route(request, None)
+
+    async def _astream(self, request: Request, emit: Emit) -> Response:
+        return await self._route(request, emit)
+
+    async def _route(self, request: Request, emit: Emit | None) -> Response:
+        """Decide, then answer with the chosen model (streamed after the decision time, given ``emit``)."""
         choice = await self.choose(request)
-        outcome = await call(choice.model, request)
+        outcome = await call(choice.model, request, None if emit is None else shifted(emit, choice.latency_s))
         latency = choice.latency_s + outcome.latency_s
         if outcome.response is None:
             raise self._fail(
