@@ -167,7 +167,7 @@ class Experiment:
                 await self._work(jobs, store, log, state)
             if state.stopped_by_budget:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
-            return Results(store.rows, log.to_frame(), config, self.run_dir)
+            return Results(store.rows, log.to_frame(), config, self.run_dir, self.dataset)
         finally:
             log.close()
             store.close()
