@@ -89,6 +89,11 @@ def test_an_unknown_field_is_a_clear_error(run):
         run[0].summary(by="no_such_field")
 
 
+def test_a_field_holding_lists_is_refused_with_a_clear_error(run):
+    with pytest.raises(TypeError, match=r"by='choices'.*lists, not one label per item"):
+        run[0].summary(by="choices")
+
+
 def test_items_without_the_field_form_their_own_group():
     items = pd.DataFrame({"strategy": "a", "item_id": ["q1", "q2", "q3"], "score": [1, 0, 1],
                           "category": ["x", None, "x"]})  # fmt: skip

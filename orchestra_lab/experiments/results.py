@@ -28,7 +28,7 @@ import html
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -262,6 +262,9 @@ class Results:
 
     def _summary_by(self, by: str, **options: Any) -> pd.DataFrame:
         values = self.field(by).astype(object)
+        listed = next((v for v in values if not isinstance(v, Hashable)), None)
+        if listed is not None:
+            raise TypeError(f"by={by!r}: its values are {type(listed).__name__}s, not one label per item")
         rank = {name: i for i, name in enumerate(self.strategies)}
         groups = self.items.assign(_value=values).groupby(["strategy", "_value"], sort=False, dropna=False)
         ordered = sorted(groups, key=lambda pair: (rank[pair[0][0]], _value_order(pair[0][1])))
