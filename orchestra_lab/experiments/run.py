@@ -2,15 +2,15 @@
 
 A run lives in a run directory (default ``./orchestra_runs/<run_id>``): ``calls.jsonl`` (the call log),
 ``items.jsonl`` (one line per finished strategy x item x repeat, written as it finishes) and ``run.json`` (the
-config). ``run_dir=None`` keeps everything in memory instead: nothing is written, and a run cannot resume (each
-:meth:`Experiment.run` asks every item again). Running again with the same ``run_id`` or ``run_dir`` resumes: what
-finished is not asked again, so nothing finished is paid twice. A strategy that fails on an item gives an item row
-with ``status="error"`` and score 0; such rows count as finished too (their calls were paid for):
-:meth:`Experiment.forget_errors` drops them so the next run asks them again. Only an interruption
-(``KeyboardInterrupt``, cancellation) or the spend cap stops the run; an item whose strategy or scorer call the cap
-refused is not written, so it is asked again on resume. A run resumes only with the same dataset, scorer, system
-prompt, params and seeds, and the same configuration (its fingerprint, functions by name) for each strategy key it
-had before; new strategy keys may be added.
+config). Running again with the same ``run_id`` or ``run_dir`` resumes: what finished is not asked again, so nothing
+finished is paid twice. A strategy that fails on an item gives an item row with ``status="error"`` and score 0;
+such rows count as finished too (their calls were paid for): :meth:`Experiment.forget_errors` drops them so the
+next run asks them again. Only an interruption (``KeyboardInterrupt``, cancellation) or the spend cap stops the
+run; an item whose strategy or scorer call the cap refused is not written, so it is asked again on resume.
+A run resumes only with the same dataset, scorer, system prompt, params and seeds, and the same configuration
+(its fingerprint, functions by name) for each strategy key it had before; new strategy keys may be added.
+``run_dir=None`` keeps everything in memory instead: nothing is written, and a run cannot resume (each
+:meth:`Experiment.run` asks every item again).
 
 >>> import tempfile
 >>> from orchestra_lab import SimulatedModel
@@ -78,18 +78,18 @@ OnResult = Callable[[dict[str, Any]], None]
 class Experiment:
     """Every strategy over every item (x ``repeats``), with bounded concurrency, logged into one run directory.
 
-    ``strategies`` is a mapping ``{key: model}`` or a list of models (keyed by their names). ``scorer`` is a scorer,
-    a scorer name or a callable ``(output, expected) -> bool | float`` (see
+    ``strategies`` is a mapping ``{key: model}`` or a list of models (keyed by their names). ``scorer`` is a
+    scorer, a scorer name or a callable ``(output, expected) -> bool | float`` (see
     :func:`~orchestra_lab.experiments.scorers.as_scorer`); by default one suited to the dataset. ``seeds`` gives one
     request seed per repeat (``repeats`` then defaults to ``len(seeds)``). ``system`` and ``params`` (temperature,
     max_tokens...) go into every request. ``max_spend_usd`` / ``max_spend_inr`` cap the run's total spend, earlier
-    sessions of a resumed run included, with a :class:`~orchestra_lab.runtime.budget.Budget`: a call that could pass
-    the cap is refused and the run stops with a warning -- run again with a higher cap to continue (set
+    sessions of a resumed run included, with a :class:`~orchestra_lab.runtime.budget.Budget`: a call that could
+    pass the cap is refused and the run stops with a warning -- run again with a higher cap to continue (set
     ``params={"max_tokens": ...}`` so a call's worst case is close to its real cost). ``concurrency`` workers run
-    the jobs. ``run_dir`` is where the run is written and resumed from (by default ``./orchestra_runs/<run_id>``);
-    ``run_dir=None`` keeps the run in memory only (nothing written, no resume). ``on_result(row)`` is called with
-    each item row as it is written (e.g. by a live dashboard); an exception it raises stops the run, keeping what
-    finished.
+    the jobs. ``on_result(row)`` is called with each item row as it is written (e.g. by a live dashboard); an
+    exception it raises stops the run, keeping what finished.
+    ``run_dir`` is where the run is written and resumed from (by default ``./orchestra_runs/<run_id>``);
+    ``run_dir=None`` keeps the run in memory only (nothing written, no resume).
 
     >>> import tempfile
     >>> from orchestra_lab import Experiment, SimulatedModel
