@@ -12,12 +12,14 @@ export, raise or cache.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-__all__ = ["Secret", "redact", "resolve_key", "reveal_headers"]
+__all__ = ["Secret", "missing_key_message", "redact", "resolve_key", "reveal_headers"]
 
 _KNOWN: set[str] = set()
 _MIN_SECRET_LEN = 8
+# secret name -> why Colab did not give it, from the last lookup (names only, never a value)
+_COLAB_MISSES: dict[str, str] = {}
 
 
 class Secret:
@@ -70,19 +72,58 @@ def redact(text: str) -> str:
 
 
 def resolve_key(env_var: str | None) -> Secret | None:
-    """Read a key from the environment, else from Colab secrets; ``None`` when neither has it."""
+    """Read a key from the environment, else from Colab secrets; ``None`` when neither has it (then
+    :func:`missing_key_message` says why)."""
     if not env_var:
         return None
+    _COLAB_MISSES.pop(env_var, None)  # this lookup's reason only
     value = os.environ.get(env_var) or _colab_secret(env_var)
     return Secret(value) if value else None
 
 
+def missing_key_message(env_vars: Sequence[str]) -> str:
+    """What to do when :func:`resolve_key` found none of ``env_vars``: on Colab, what the secrets store said for
+    each (no such secret, notebook access not granted, timed out); elsewhere, set the environment variable.
+
+    >>> missing_key_message(["OPENAI_API_KEY"])
+    'set the environment variable OPENAI_API_KEY (or add it to Colab secrets)'
+    """
+    names = " or ".join(env_vars)
+    colab = [_COLAB_ADVICE[_COLAB_MISSES[name]].format(name=name) for name in env_vars if name in _COLAB_MISSES]
+    if not colab:
+        return f"set the environment variable {names} (or add it to Colab secrets)"
+    return "; ".join(colab) + f" (or set the environment variable {names})"
+
+
+_COLAB_ADVICE = {
+    "SecretNotFoundError": "Colab secrets have no secret named {name}: add it in the Secrets panel (the key icon in "
+    "the left sidebar) and switch on its 'Notebook access'",
+    "NotebookAccessError": "this notebook has no access to the Colab secret {name}: switch on its 'Notebook access' "
+    "in the Secrets panel (the key icon in the left sidebar), then run the cell again",
+    "TimeoutException": "reading the Colab secret {name} timed out: secrets can only be read from the Colab UI, "
+    "not in a headless run",
+    "other": "reading the Colab secret {name} failed",
+}
+
+
 def _colab_secret(name: str) -> str | None:
+    """The Colab secret ``name``, or ``None`` (not on Colab, or Colab did not give it: the reason is kept)."""
     try:
         from google.colab import userdata  # type: ignore[import-not-found]
     except ImportError:
         return None
     try:
-        return userdata.get(name)
-    except Exception:  # SecretNotFoundError, NotebookAccessError: the user has not granted it
+        value = userdata.get(name)
+    except Exception as err:  # the exception names the secret, never its value
+        _COLAB_MISSES[name] = _colab_reason(userdata, err)
         return None
+    return value
+
+
+def _colab_reason(userdata: object, err: Exception) -> str:
+    """Which of google.colab.userdata's errors ``err`` is ("other" for anything else)."""
+    for reason in ("SecretNotFoundError", "NotebookAccessError", "TimeoutException"):
+        error_type = getattr(userdata, reason, None)
+        if isinstance(error_type, type) and isinstance(err, error_type):
+            return reason
+    return "other"

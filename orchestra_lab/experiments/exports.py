@@ -87,13 +87,16 @@ def export(
     info: Mapping[str, Any] | None = None,
     currency: str | None = None,
     projection: Projection | None = None,
+    by: str | None = None,
 ) -> Path:
     """Write ``results_like`` to ``path``; the format comes from the suffix unless ``format`` names it.
 
     Formats: csv, json (records; ISO timestamps; NaN -> null), parquet (needs pyarrow), markdown, latex (a booktabs
     ``table``, see :func:`latex_table`) and html (a report page with ``title``, run ``info`` -- by default
     ``results_like.info`` when that is a mapping -- the summary table, the monthly ``projection`` and the plots
-    inline). ``currency`` ("INR" or "USD") keeps only that currency's costs. Returns the path written.
+    inline). ``currency`` ("INR" or "USD") keeps only that currency's costs. ``by`` names a dataset field (such as
+    ``category``) to break a Results summary down by (see ``Results.summary``): the flat formats then write one row
+    per strategy and value, the HTML report adds that table and plots accuracy per value. Returns the path written.
 
     >>> import pandas as pd, tempfile, pathlib
     >>> frame = pd.DataFrame({"strategy": ["a"], "score": [1.0]})
@@ -105,9 +108,10 @@ def export(
     fmt = _format_of(path, format)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
-        _write_text(path, html_report(results_like, title=title, info=info, currency=currency, projection=projection))
+        page = html_report(results_like, title=title, info=info, currency=currency, projection=projection, by=by)
+        _write_text(path, page)
         return path
-    frame = in_currency(table_of(results_like), currency, readable=fmt in _HUMAN_FORMATS)
+    frame = in_currency(table_of(results_like, by=by), currency, readable=fmt in _HUMAN_FORMATS)
     if fmt == "latex":
         _write_text(path, latex_table(frame, caption=title, label=_latex_label(title)))
     else:
@@ -200,13 +204,16 @@ def in_currency(frame: pd.DataFrame, currency: str | None, *, readable: bool = F
     return frame.assign(**{c: frame[c] * PER for c in per_1000}).rename(columns=names)
 
 
-def table_of(results_like: Any) -> pd.DataFrame:
-    """The table an export writes: a DataFrame as is, a Results object's ``summary()``; a named index (such as the
-    strategy) becomes a column, an unnamed one is not written, and registered keys are redacted from text cells."""
+def table_of(results_like: Any, *, by: str | None = None) -> pd.DataFrame:
+    """The table an export writes: a DataFrame as is, a Results object's ``summary()`` (``summary(by=by)`` when
+    ``by`` names a field); a named index (such as the strategy) becomes a column, an unnamed one is not written, and
+    registered keys are redacted from text cells."""
     if isinstance(results_like, pd.DataFrame):
+        if by is not None:
+            raise TypeError("by= breaks down a Results object's summary; a DataFrame is exported as it is")
         frame = results_like
     elif callable(getattr(results_like, "summary", None)):
-        frame = results_like.summary()
+        frame = results_like.summary() if by is None else results_like.summary(by=by)
     else:
         raise TypeError(
             f"expected a DataFrame or a Results object (with .summary() and .items), got {type(results_like).__name__}"
@@ -291,21 +298,29 @@ def html_report(
     info: Mapping[str, Any] | None = None,
     currency: str | None = None,
     projection: Projection | None = None,
+    by: str | None = None,
 ) -> str:
     """One self-contained HTML page: title, run info, summary table, monthly projection and the plots the data allows.
 
     A Results object gives the cost-quality frontier (from its summary), accuracy per category and latency (from its
     items) and the monthly cost ``projection`` (default: :class:`Projection`, in ``currency`` or else rupees); a
     DataFrame gives whichever plots its columns support. ``currency`` keeps that currency's costs in the table.
+    ``by`` (a Results object only) names a dataset field, such as ``category`` or a metadata key: the page adds the
+    summary per strategy and value of that field, and plots accuracy per value instead of per category.
     """
     summary, items = _summary_and_items(results_like)
+    extra = []
+    if by is not None:
+        breakdown = table_of(results_like, by=by)
+        extra.append((f"Summary by {by}", html_table(in_currency(breakdown, currency, readable=True))))
+        items = _with_field_as_category(results_like, by)
     if info is None:
         own = getattr(results_like, "info", None)
         info = own if isinstance(own, Mapping) else {}
     run_info = [(str(k), format_cell(v)) for k, v in info.items()]
     run_info += [(k, v) for k, v in _counts(items) if k not in info]
-    figures = [(caption, png_bytes(draw(frame))) for caption, draw, frame in _report_plots(summary, items, currency)]
-    extra = []
+    plotted = _report_plots(summary, items, currency, category_label=by or "category")
+    figures = [(caption, png_bytes(draw(frame))) for caption, draw, frame in plotted]
     if callable(getattr(results_like, "project_cost", None)):
         projected = (projection or Projection()).table(results_like, currency or "INR")
         extra.append(("Monthly cost projection", html_table(projected)))
@@ -412,8 +427,13 @@ def _summary_and_items(results_like: Any) -> tuple[pd.DataFrame, pd.DataFrame | 
     return summary, items if isinstance(items, pd.DataFrame) else None
 
 
+def _with_field_as_category(results: Any, by: str) -> pd.DataFrame:
+    """The items with the values of field ``by`` in the category column, for the accuracy plot."""
+    return results.items.assign(**{plots.COLUMNS.category: results.field(by).to_numpy()})
+
+
 def _report_plots(
-    summary: pd.DataFrame, items: pd.DataFrame | None, currency: str | None
+    summary: pd.DataFrame, items: pd.DataFrame | None, currency: str | None, *, category_label: str = "category"
 ) -> list[tuple[str, Callable[[pd.DataFrame], Any], pd.DataFrame]]:
     """(caption, plot function, frame) for each plot whose columns the data has."""
     c = plots.COLUMNS
@@ -425,7 +445,12 @@ def _report_plots(
             summary,
             [c.strategy, c.score_mean, c.score_ci_lo, c.score_ci_hi, c.cost_per_item_in(currency)],
         ),
-        ("Accuracy per category", plots.by_category, items, [c.strategy, c.category, c.score]),
+        (
+            f"Accuracy per {category_label}",
+            lambda frame: _titled(plots.by_category(frame), f"Accuracy per {category_label}"),
+            items,
+            [c.strategy, c.category, c.score],
+        ),
         ("Latency per strategy (triangle: p95)", plots.latency, items, [c.strategy, c.latency]),
     ]
     return [
@@ -433,6 +458,11 @@ def _report_plots(
         for caption, draw, frame, needed in candidates
         if frame is not None and set(needed) <= {*map(str, frame.columns), str(frame.index.name)}
     ]
+
+
+def _titled(fig: Any, title: str) -> Any:
+    fig.axes[0].set_title(title)
+    return fig
 
 
 def _counts(items: pd.DataFrame | None) -> list[tuple[str, str]]:

@@ -27,10 +27,11 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping
+import numbers
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ from ..calllog.schema import COLUMNS as CALL_COLUMNS
 from ..pricing import usd_to_inr
 from . import stats
 from ._report import format_cell
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
 
 ITEMS_FILE = "items.jsonl"
 RUN_FILE = "run.json"
@@ -70,7 +74,8 @@ ITEM_SCHEMA: tuple[tuple[str, str], ...] = (
 )
 ITEM_COLUMNS: tuple[str, ...] = tuple(name for name, _ in ITEM_SCHEMA)
 
-# name, meaning: the columns of Results.summary() (one row per strategy, indexed by strategy)
+# name, meaning: the columns of Results.summary() (one row per strategy, indexed by strategy; with by=FIELD one row
+# per strategy and value of the field, indexed by both)
 SUMMARY_SCHEMA: tuple[tuple[str, str], ...] = (
     ("n", "rows: items x repeats that finished"),
     ("score_mean", "mean over items of each item's mean score over its repeats (errors count 0; NaN scores left out)"),
@@ -138,7 +143,8 @@ class Results:
     """Items, calls and config of one experiment run, with summaries, comparisons and cost projections.
 
     ``items`` has the columns of :data:`ITEM_SCHEMA` (missing ones are filled empty), ``calls`` is the call-log
-    frame, ``config`` the run's ``run.json``.
+    frame, ``config`` the run's ``run.json``; ``dataset`` (optional) is the dataset the run asked, which lets
+    :meth:`summary` break results down by a metadata field of its items.
 
     >>> import pandas as pd
     >>> from orchestra_lab import Results
@@ -154,15 +160,18 @@ class Results:
         calls: pd.DataFrame | None = None,
         config: Mapping[str, Any] | None = None,
         run_dir: str | Path | None = None,
+        dataset: Dataset | None = None,
     ) -> None:
         self.items = items_frame(items)
         self.calls = calls if calls is not None else pd.DataFrame(columns=list(CALL_COLUMNS))
         self.config = dict(config or {})
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.dataset = dataset
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Results:
-        """Read a run directory written by :class:`~orchestra_lab.experiments.run.Experiment`."""
+    def load(cls, run_dir: str | Path, *, dataset: Dataset | None = None) -> Results:
+        """Read a run directory written by :class:`~orchestra_lab.experiments.run.Experiment`; pass the run's
+        ``dataset`` to break results down by its metadata fields (``summary(by=...)``)."""
         run_dir = Path(run_dir)
         config_path = run_dir / RUN_FILE
         if not config_path.exists():
@@ -172,7 +181,7 @@ class Results:
             calls = log.to_frame()
         finally:
             log.close()
-        return cls(read_item_rows(run_dir / ITEMS_FILE), calls, read_config(config_path), run_dir)
+        return cls(read_item_rows(run_dir / ITEMS_FILE), calls, read_config(config_path), run_dir, dataset)
 
     # -- tables ----------------------------------------------------------------------------------------------
     @property
@@ -198,22 +207,69 @@ class Results:
         return {k: v for k, v in facts.items() if v is not None}
 
     def summary(
-        self, *, confidence: float = stats.CONFIDENCE, resamples: int = stats.RESAMPLES, seed: int = 0
+        self,
+        *,
+        by: str | None = None,
+        confidence: float = stats.CONFIDENCE,
+        resamples: int = stats.RESAMPLES,
+        seed: int = 0,
     ) -> pd.DataFrame:
         """One row per strategy (see :data:`SUMMARY_SCHEMA`), best mean score first, then cheapest per item.
 
         ``score_mean`` is the mean over items of each item's mean over its repeats, and its confidence interval
         resamples those item means: the estimate and its interval are of the same quantity, so unequal repeats
         (a spend-cap stop) cannot put the estimate outside its interval. Neither depends on the finishing order.
+
+        ``by`` names a field of the items (``category``, ``difficulty``..., or a metadata key such as
+        ``language``, see :meth:`field`): then there is one row per (strategy, value), indexed by both, with the
+        same columns and each group's own interval; strategies in the order the experiment listed them, values
+        sorted, items without the field grouped under a missing value.
+
+        >>> items = pd.DataFrame({"strategy": "a", "item_id": ["q1", "q2", "q3"], "score": [1, 0, 1],
+        ...                       "category": ["hi", "en", "hi"]})
+        >>> Results(items).summary(by="category")[["n", "score_mean"]]  # doctest: +NORMALIZE_WHITESPACE
+                           n  score_mean
+        strategy category
+        a        en        1         0.0
+                 hi        2         1.0
         """
-        rows = {
-            name: _summarize(group, confidence=confidence, resamples=resamples, seed=seed)
-            for name, group in self.items.groupby("strategy", sort=False)
-        }
-        frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_COLUMNS))
-        frame.index.name = "strategy"
-        frame["n"] = frame["n"].astype("int64")
+        options = {"confidence": confidence, "resamples": resamples, "seed": seed}
+        if by is not None:
+            return self._summary_by(by, **options)
+        groups = list(self.items.groupby("strategy", sort=False))
+        rows = [_summarize(group, **options) for _, group in groups]
+        frame = _summary_frame(rows, pd.Index([name for name, _ in groups], name="strategy"))
         return frame.sort_values(["score_mean", "cost_usd_per_item"], ascending=[False, True], kind="stable")
+
+    def field(self, name: str) -> pd.Series:
+        """The value of a dataset field for each item row: an items column (``category``, ``difficulty``...) or
+        else the metadata key ``name`` of each row's item in :attr:`dataset` (``None`` where an item lacks it).
+
+        >>> Results(pd.DataFrame({"strategy": "a", "item_id": ["q1"], "category": ["en"]})).field("category").tolist()
+        ['en']
+        """
+        if name in self.items.columns:
+            return self.items[name].rename(name)
+        if self.dataset is None:
+            raise KeyError(
+                f"no item column {name!r} (the items have {list(self.items.columns)}); for a metadata field, give "
+                "the run's dataset: Results.load(run_dir, dataset=...)"
+            )
+        metadata = {str(item.id): item.metadata for item in self.dataset}
+        if not any(name in fields for fields in metadata.values()):
+            raise KeyError(f"no item column or metadata field {name!r} in dataset {self.dataset.name!r}")
+        return self.items["item_id"].map(lambda item_id: metadata.get(item_id, {}).get(name)).rename(name)
+
+    def _summary_by(self, by: str, **options: Any) -> pd.DataFrame:
+        values = self.field(by).astype(object)
+        listed = next((v for v in values if not isinstance(v, Hashable)), None)
+        if listed is not None:
+            raise TypeError(f"by={by!r}: its values are {type(listed).__name__}s, not one label per item")
+        rank = {name: i for i, name in enumerate(self.strategies)}
+        groups = self.items.assign(_value=values).groupby(["strategy", "_value"], sort=False, dropna=False)
+        ordered = sorted(groups, key=lambda pair: (rank[pair[0][0]], _value_order(pair[0][1])))
+        rows = [_summarize(group, **options) for _, group in ordered]
+        return _summary_frame(rows, pd.MultiIndex.from_tuples([key for key, _ in ordered], names=["strategy", by]))
 
     def frontier(self) -> pd.DataFrame:
         """Summary rows of the Pareto-optimal strategies on (cost per item in USD, mean score), cheapest first.
@@ -347,6 +403,20 @@ _BEST = "font-weight:bold;background-color:#d4f4dd"
 
 def _present(columns: tuple[str, ...], among: list[str]) -> list[str]:
     return [c for c in columns if c in among]
+
+
+def _summary_frame(rows: list[dict[str, float]], index: pd.Index) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, index=index, columns=list(SUMMARY_COLUMNS))
+    frame["n"] = frame["n"].astype("int64")
+    return frame
+
+
+def _value_order(value: Any) -> tuple[bool, bool, Any]:
+    """Sort key of a field's values: numbers in order, then text, missing values last."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (True, True, "")
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return (False, not is_number, value if is_number else str(value))
 
 
 def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: int) -> dict[str, float]:

@@ -9,6 +9,8 @@ next run asks them again. Only an interruption (``KeyboardInterrupt``, cancellat
 run; an item whose strategy or scorer call the cap refused is not written, so it is asked again on resume.
 A run resumes only with the same dataset, scorer, system prompt, params and seeds, and the same configuration
 (its fingerprint, functions by name) for each strategy key it had before; new strategy keys may be added.
+``run_dir=None`` keeps everything in memory instead: nothing is written, and a run cannot resume (each
+:meth:`Experiment.run` asks every item again).
 
 >>> import tempfile
 >>> from orchestra_lab import SimulatedModel
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import math
 import os
@@ -41,7 +44,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .._answer_key import using_key
 from .._fingerprint import model_config
@@ -62,6 +65,13 @@ from .scorers import as_scorer, default_scorer_for, score_response, unscorable_w
 
 RUNS_DIR = "orchestra_runs"
 
+
+class _Default(enum.Enum):
+    RUN_DIR = "./orchestra_runs/<run_id>"
+
+
+DEFAULT_RUN_DIR = _Default.RUN_DIR  # run_dir left out: a run directory under ./orchestra_runs
+
 OnResult = Callable[[dict[str, Any]], None]
 
 
@@ -78,6 +88,8 @@ class Experiment:
     ``params={"max_tokens": ...}`` so a call's worst case is close to its real cost). ``concurrency`` workers run
     the jobs. ``on_result(row)`` is called with each item row as it is written (e.g. by a live dashboard); an
     exception it raises stops the run, keeping what finished.
+    ``run_dir`` is where the run is written and resumed from (by default ``./orchestra_runs/<run_id>``);
+    ``run_dir=None`` keeps the run in memory only (nothing written, no resume).
 
     >>> import tempfile
     >>> from orchestra_lab import Experiment, SimulatedModel
@@ -98,7 +110,7 @@ class Experiment:
         concurrency: int = 8,
         max_spend_usd: float | None = None,
         max_spend_inr: float | None = None,
-        run_dir: str | Path | None = None,
+        run_dir: str | Path | _Default | None = DEFAULT_RUN_DIR,
         run_id: str | None = None,
         progress: bool = True,
         system: str | None = None,
@@ -134,7 +146,7 @@ class Experiment:
             f"Experiment(dataset={self.dataset.name!r} ({len(self.dataset)} items), "
             f"strategies={list(self.strategies)}, "
             f"scorer={getattr(self.scorer, 'name', self.scorer)!r}, repeats={self.repeats}, "
-            f"run_dir={str(self.run_dir)!r})"
+            f"run_dir={None if self.run_dir is None else str(self.run_dir)!r})"
         )
 
     # -- running ---------------------------------------------------------------------------------------------
@@ -153,7 +165,8 @@ class Experiment:
         store = _ItemStore(self.run_dir)
         log = CallLog(self.run_dir, run_id=self.run_id)
         try:
-            _write_config(self.run_dir / RUN_FILE, config)
+            if self.run_dir is not None:
+                _write_config(self.run_dir / RUN_FILE, config)
             every = list(self._jobs())
             jobs = [job for job in every if job.key not in store.finished]
             state = _RunState(total=len(every), done=len(every) - len(jobs))
@@ -167,7 +180,7 @@ class Experiment:
                 await self._work(jobs, store, log, state)
             if state.stopped_by_budget:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
-            return Results(store.rows, log.to_frame(), config, self.run_dir)
+            return Results(store.rows, log.to_frame(), config, self.run_dir, self.dataset)
         finally:
             log.close()
             store.close()
@@ -236,7 +249,8 @@ class Experiment:
     def forget_errors(self) -> int:
         """Drop the item rows that did not finish ``ok`` (``error``, ``score_error``) from the run directory, so
         the next :meth:`run` asks them again; returns how many were dropped. Their calls stay in the call log and
-        count towards the spend cap.
+        count towards the spend cap. Without a run directory (``run_dir=None``) nothing is kept between runs, so
+        there is nothing to forget: 0.
 
         >>> import tempfile
         >>> from orchestra_lab import SimulatedModel
@@ -248,6 +262,8 @@ class Experiment:
         """
         if self._task is not None:
             raise RuntimeError("forget_errors: the experiment is running; call it before or after run()")
+        if self.run_dir is None:
+            return 0
         path = self.run_dir / ITEMS_FILE
         if not path.exists():
             return 0
@@ -285,7 +301,8 @@ class Experiment:
     def _config(self) -> dict[str, Any]:
         from .. import __version__
 
-        previous = read_config(self.run_dir / RUN_FILE) if (self.run_dir / RUN_FILE).exists() else {}
+        path = None if self.run_dir is None else self.run_dir / RUN_FILE
+        previous = read_config(path) if path is not None and path.exists() else {}
         config = {
             "run_id": self.run_id,
             "created_at": _now_iso(),
@@ -302,7 +319,8 @@ class Experiment:
             "max_spend_usd": self.max_spend_usd,
             "max_spend_inr": self.max_spend_inr,
         }
-        _check_resumable(previous, config, self.run_dir / RUN_FILE)
+        if path is not None:
+            _check_resumable(previous, config, path)
         return config | {
             "created_at": previous.get("created_at", config["created_at"]),
             "strategies": previous.get("strategies", {}) | config["strategies"],
@@ -465,9 +483,15 @@ def _progress_bar(enabled: bool, state: _RunState) -> Iterator[Any]:
 
 
 class _ItemStore:
-    """``items.jsonl``: the rows finished so far, and new rows appended (and flushed) one by one."""
+    """``items.jsonl``: the rows finished so far, and new rows appended (and flushed) one by one; in memory only
+    when there is no run directory."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path | None) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.finished: set[tuple[str, str, int]] = set()
+        self._file: TextIO | None = None
+        if run_dir is None:
+            return
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / ITEMS_FILE
         with warnings.catch_warnings():
@@ -478,13 +502,15 @@ class _ItemStore:
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def append(self, row: dict[str, Any]) -> None:
-        self._file.write(_item_line(row))
-        self._file.flush()
+        if self._file is not None:
+            self._file.write(_item_line(row))
+            self._file.flush()
         self.rows.append(row)
         self.finished.add((row["strategy"], row["item_id"], row["repeat"]))
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
 
 def _item_line(row: Mapping[str, Any]) -> str:
@@ -571,15 +597,22 @@ def _comparable_strategies(previous: Mapping[str, Any]) -> Mapping[str, str]:
     return {}
 
 
-def _locate_run(run_id: str | None, run_dir: str | Path | None) -> tuple[str, Path]:
-    """(run_id, run_dir): given, read from an existing ``run.json``, or made (``./orchestra_runs/<run_id>``)."""
-    if run_dir is not None:
+def _locate_run(run_id: str | None, run_dir: str | Path | _Default | None) -> tuple[str, Path | None]:
+    """(run_id, run_dir): given, read from an existing ``run.json``, or made (``./orchestra_runs/<run_id>``);
+    no run directory for ``run_dir=None``."""
+    if run_dir is None:
+        return run_id or _new_run_id(), None
+    if run_dir is not DEFAULT_RUN_DIR:
         path = Path(run_dir)
         if run_id is None and (path / RUN_FILE).exists():
             run_id = read_config(path / RUN_FILE).get("run_id")
         return run_id or path.name, path
-    run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = run_id or _new_run_id()
     return run_id, Path(RUNS_DIR) / run_id
+
+
+def _new_run_id() -> str:
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def _now_iso() -> str:

@@ -33,7 +33,7 @@ import httpx
 
 from .. import errors
 from .._capabilities import supported_request
-from .._secrets import Secret, redact, resolve_key, reveal_headers
+from .._secrets import Secret, missing_key_message, redact, resolve_key, reveal_headers
 from ..pricing import Price, cost_usd, price_of
 from ..streaming import Emit
 from ..types import ChunkKind, Request, Response, StreamChunk, Usage, estimate_tokens
@@ -468,7 +468,7 @@ class HttpModel(Model):
                 self._resolved_key = (envs, key)
                 return key
         raise errors.AuthError(
-            f"{self.name}: no API key: set the environment variable {' or '.join(envs)} (or add it to Colab secrets)",
+            f"{self.name}: no API key: {missing_key_message(envs)}",
             provider=self.provider,
             model=self.model,
         )
