@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from pathlib import Path
 
 import matplotlib
 import pandas as pd
 import pytest
 
 import orchestra_lab
-from orchestra_lab import CallLog, SimulatedModel, answer_key, describe_schema
+from orchestra_lab import SimulatedModel, describe_schema
 from orchestra_lab.experiments import plots
 from orchestra_lab.experiments.results import ITEMS_FILE, SUMMARY_COLUMNS, Results
 from orchestra_lab.experiments.run import Experiment
@@ -80,8 +81,18 @@ def test_summary_has_ttft_p50_and_p95_per_strategy_composed_as_documented():
 
 def test_summary_ttft_is_nan_for_rows_without_ttft_and_old_item_rows_still_load(tmp_path):
     old_rows = [
-        {"strategy": "a", "item_id": f"q{i}", "repeat": 0, "score": 1.0, "status": "ok", "cost_usd": 0.001,
-         "latency_s": 0.5, "calls": 1, "cache_hits": 0, "finished_at": 0.0}  # fmt: skip
+        {
+            "strategy": "a",
+            "item_id": f"q{i}",
+            "repeat": 0,
+            "score": 1.0,
+            "status": "ok",
+            "cost_usd": 0.001,
+            "latency_s": 0.5,
+            "calls": 1,
+            "cache_hits": 0,
+            "finished_at": 0.0,
+        }
         for i in range(3)
     ]
     (tmp_path / ITEMS_FILE).write_text("".join(json.dumps(r) + "\n" for r in old_rows), encoding="utf-8")
@@ -95,7 +106,7 @@ def test_summary_ttft_is_nan_for_rows_without_ttft_and_old_item_rows_still_load(
 def test_experiment_stream_is_part_of_the_run_config():
     run_dir = tempfile.mkdtemp()
     Experiment(DATA[:2], _strategies(), run_dir=run_dir, progress=False, stream=True).run()
-    assert json.loads(open(f"{run_dir}/run.json").read())["stream"] is True
+    assert json.loads((Path(run_dir) / "run.json").read_text())["stream"] is True
 
 
 def test_a_streamed_experiment_logs_partial_rows_of_a_failed_member_like_a_stream_does():
@@ -191,7 +202,5 @@ def test_the_call_log_and_item_schemas_describe_the_timing_columns():
 
 
 def test_the_readme_documents_ttft_s():
-    from pathlib import Path
-
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "ttft_s" in readme and "ttft_p50_s" in readme and "stream=True" in readme

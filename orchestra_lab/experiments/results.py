@@ -235,11 +235,12 @@ class Results:
         on_front = pareto_front(summary, "cost_usd_per_item", "score_mean")
         return summary[on_front].sort_values(["cost_usd_per_item", "score_mean"], ascending=[True, False])
 
-    def plot_frontier(self, currency: str = "USD", ax: Any = None) -> Any:
-        """Cost-quality scatter with the Pareto frontier marked (a matplotlib Figure)."""
+    def plot_frontier(self, currency: str = "USD", ax: Any = None, *, latency: str | None = None) -> Any:
+        """Cost-quality scatter with the Pareto frontier marked (a matplotlib Figure); ``latency="ttft_p50"`` (or
+        another latency percentile, see :func:`~orchestra_lab.experiments.plots.frontier`) puts it on the x axis."""
         from .plots import frontier
 
-        return frontier(self.summary(), currency=currency, ax=ax)
+        return frontier(self.summary(), currency=currency, ax=ax, latency=latency)
 
     def plot_latency(self, ax: Any = None) -> Any:
         """Latency distribution per strategy (a matplotlib Figure)."""
