@@ -139,8 +139,8 @@ def frontier(
     ax.set_xlabel(x_label)
     ax.set_ylabel("mean score")
     missing = frame.loc[~known, COLUMNS.strategy].astype(str).tolist()
-    unknown = f"\n(not shown, unknown {x_label.split(' (')[0]} or score: {', '.join(missing)})" if missing else ""
-    ax.set_title(f"{x_name} vs quality{unknown}")
+    unknown = f"\n(not shown, unknown {x_name} or score: {', '.join(missing)})" if missing else ""
+    ax.set_title(f"{x_name[0].upper()}{x_name[1:]} vs quality{unknown}")
     if legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     else:
@@ -285,14 +285,18 @@ def _category_ticks(ax: Axes, positions: np.ndarray, labels: list[str]) -> None:
 
 
 def _x_axis(currency: str, latency: str | None) -> tuple[str, str, str]:
-    """The frontier's x axis: (summary column, axis label, name) -- the cost per item, or a latency percentile."""
+    """The frontier's x axis: (summary column, axis label, short name) -- the cost per item or a latency percentile.
+
+    >>> _x_axis("INR", None), _x_axis("USD", "ttft_p95")
+    (('cost_inr_per_item', 'cost per item (INR)', 'cost'), ('ttft_p95_s', 'TTFT p95 (s)', 'TTFT p95'))
+    """
     if latency is None:
-        return COLUMNS.cost_per_item_in(currency), f"cost per item ({currency.upper()})", "Cost"
+        return COLUMNS.cost_per_item_in(currency), f"cost per item ({currency.upper()})", "cost"
     if latency not in _LATENCY_AXES:
         raise ValueError(f"latency={latency!r}: expected one of {', '.join(_LATENCY_AXES)}")
     measure, percentile = latency.split("_")
-    name = "TTFT" if measure == "ttft" else "Latency"
-    return f"{latency}_s", f"{'TTFT' if measure == 'ttft' else 'latency'} {percentile} (s)", name
+    short = f"{'TTFT' if measure == 'ttft' else 'latency'} {percentile}"
+    return f"{latency}_s", f"{short} (s)", short
 
 
 def _scale_cost_axis(ax: Axes, cost: pd.Series) -> None:
