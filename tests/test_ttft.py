@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import orchestra_lab
-from orchestra_lab import SimulatedModel, describe_schema
+from orchestra_lab import CallLog, SimulatedModel, answer_key, describe_schema
 from orchestra_lab.experiments import plots
 from orchestra_lab.experiments.results import ITEMS_FILE, SUMMARY_COLUMNS, Results
 from orchestra_lab.experiments.run import Experiment
@@ -204,3 +204,74 @@ def test_the_call_log_and_item_schemas_describe_the_timing_columns():
 def test_the_readme_documents_ttft_s():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "ttft_s" in readme and "ttft_p50_s" in readme and "stream=True" in readme
+
+
+# -- point 4: the live display helper --------------------------------------------------------------------------
+
+
+class _Handle:
+    def __init__(self, shown: list[str]) -> None:
+        self.shown = shown
+
+    def update(self, view) -> None:
+        self.shown.append(view.text())
+
+
+@pytest.fixture
+def notebook(monkeypatch) -> list[str]:
+    """Pretend to be inside IPython: what the display handle showed, one entry per redraw."""
+    import IPython
+    import IPython.display
+
+    shown: list[str] = []
+
+    def display(view, display_id=False):
+        assert display_id is True
+        shown.append(view.text())
+        return _Handle(shown)
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", display)
+    return shown
+
+
+def test_show_stream_redraws_a_display_handle_as_chunks_arrive_then_shows_ttft(notebook):
+    from orchestra_lab.ui import show_stream
+
+    small = SimulatedModel.profile("sim/small")
+    with CallLog() as log, answer_key("q1", expected="Paris is the capital", difficulty=0.0):
+        response = show_stream(small, "Capital of France?", item_id="q1", refresh_s=0.0)
+    assert notebook[0].startswith("\n[sim/small · streaming…]")  # an empty cell first, then growing text
+    answers = [shown.split("\n[")[0] for shown in notebook]
+    assert answers == sorted(answers, key=len) and len(set(answers)) > 2
+    assert notebook[-1].startswith("Paris is the capital\n") and f"TTFT {response.ttft_s:.3g} s" in notebook[-1]
+    assert log.to_frame()["streamed"].all()
+
+
+def test_show_stream_clears_the_answer_when_a_fallback_restarts(notebook):
+    from orchestra_lab.types import StreamChunk
+    from orchestra_lab.ui.stream_view import StreamView
+
+    view = StreamView("fb")
+    for chunk in (StreamChunk("par", "answer", 0.1), StreamChunk("", "reset", 0.2), StreamChunk("ok", "answer", 0.3)):
+        view.take(chunk)
+    assert view.text() == "ok\n[fb · restarted 1× · streaming…]"
+
+
+def test_show_stream_shows_why_a_stream_stopped_and_raises(notebook):
+    from orchestra_lab.errors import ServerError
+    from orchestra_lab.ui import show_stream
+
+    down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
+    with pytest.raises(ServerError):
+        show_stream(down, "hi")
+    assert "stopped: ServerError" in notebook[-1]
+
+
+def test_show_stream_prints_as_it_comes_outside_a_notebook(capsys):
+    from orchestra_lab.ui import show_stream
+
+    with answer_key("q1", expected="Paris is the capital", difficulty=0.0):
+        show_stream(SimulatedModel.profile("sim/small"), "Capital of France?", item_id="q1", refresh_s=0.0)
+    out = capsys.readouterr().out
+    assert out.startswith("Paris is the capital\n[sim/small · TTFT ")
