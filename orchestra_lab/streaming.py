@@ -49,6 +49,7 @@ early (``break``, cancelling its task, ``aclose()``) cancels the call: the conne
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -97,7 +98,8 @@ class ResponseStream(AsyncIterator[StreamChunk]):
         self.model = model
         self.request = request
         self.response: Response | None = None
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._chunks: collections.deque[Any] = collections.deque()  # chunks, then _END
+        self._arrived: asyncio.Future[None] | None = None  # what a consumer waiting for a chunk awaits
         self._task: asyncio.Task[None] | None = None
 
     def __aiter__(self) -> ResponseStream:
@@ -106,21 +108,31 @@ class ResponseStream(AsyncIterator[StreamChunk]):
     async def __anext__(self) -> StreamChunk:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._produce())
-        try:
-            item = await self._queue.get()
-        except asyncio.CancelledError:
-            self._task.cancel()
-            raise
+        while not self._chunks:
+            self._arrived = asyncio.get_running_loop().create_future()
+            try:
+                await self._arrived
+            except asyncio.CancelledError:
+                self._task.cancel()
+                raise
+        item = self._chunks.popleft()
         if item is _END:
             await self._task  # raises the call's error, if any
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
 
+    def _put(self, item: Any) -> None:
+        """Hand a chunk (or the end) to the consumer; a deque and one future: cheaper per chunk than a Queue."""
+        self._chunks.append(item)
+        arrived = self._arrived
+        if arrived is not None and not arrived.done():
+            arrived.set_result(None)
+
     async def _produce(self) -> None:
         try:
-            self.response = await self.model._stream_into(self.request, self._queue.put_nowait)
+            self.response = await self.model._stream_into(self.request, self._put)
         finally:
-            self._queue.put_nowait(_END)
+            self._put(_END)
 
     async def aclose(self) -> None:
         """Stop the call (if still running) and wait until its row is written."""
