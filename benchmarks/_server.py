@@ -5,7 +5,8 @@ Zero think time: every ``POST /v1/chat/completions`` gets the same precomputed a
 for ``"stream": true``, a server-sent-event stream of :data:`STREAM_TOKENS` one-token chunks and a usage chunk,
 written :data:`STREAM_BATCH` events at a time with a yield to the event loop in between (so concurrent streams
 interleave and each starts at once, as a real server's do). ``GET /stats`` tells how many completions were served.
-Bounded: it stops itself after ``--lifetime`` seconds, or as soon as the process that started it is gone. It binds 127.0.0.1 on a free port and prints ``PORT <n>`` when it is ready.
+Bounded: it stops itself after ``--lifetime`` seconds, or as soon as the process that started it is gone. It binds
+127.0.0.1 on a free port and prints ``PORT <n>`` when it is ready.
 
     python benchmarks/_server.py --lifetime 120
 """
