@@ -275,3 +275,36 @@ def test_show_stream_prints_as_it_comes_outside_a_notebook(capsys):
         show_stream(SimulatedModel.profile("sim/small"), "Capital of France?", item_id="q1", refresh_s=0.0)
     out = capsys.readouterr().out
     assert out.startswith("Paris is the capital\n[sim/small · TTFT ")
+
+
+# -- point 3: the hot path the benchmark measures -----------------------------------------------------------------
+
+
+def test_the_first_answer_chunk_reaches_the_consumer_before_the_rest_of_the_buffer_is_parsed():
+    """A whole answer can arrive in one network read: the consumer must get its first token at once (what a user
+    sees), not after the producer has parsed every event of that read (bench_streaming's idle-loop TTFT)."""
+    import asyncio
+
+    import httpx
+
+    from orchestra_lab.models.openai import OpenAICompatible
+    from orchestra_lab.pricing import Price
+
+    events = [{"choices": [{"index": 0, "delta": {"content": f" t{i}"}, "finish_reason": None}]} for i in range(50)]
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=body))
+    model = OpenAICompatible(
+        "m", base_url="http://test/v1", api_key_env=None, transport=transport, price=Price(1.0, 1.0, "test")
+    )
+
+    async def first_chunk_and_backlog() -> tuple[str, int]:
+        stream = model.astream("hi")
+        chunk = await stream.__anext__()
+        backlog = len(stream._chunks)  # chunks the producer made before the consumer ran
+        async for _ in stream:
+            pass
+        return chunk.text, backlog
+
+    text, backlog = asyncio.run(first_chunk_and_backlog())
+    assert text == " t0" and backlog == 0
