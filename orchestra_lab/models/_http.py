@@ -518,8 +518,9 @@ class HttpModel(Model):
             """Pass the event's deltas on; True when it carried the first answer text (to be handed over now)."""
             nonlocal thinking, ttft
             first = False
-            for kind, text in self._stream_deltas(event, data, state):
-                now = time.perf_counter() - started
+            deltas = self._stream_deltas(event, data, state)
+            now = time.perf_counter() - started if deltas else 0.0
+            for kind, text in deltas:
                 if kind == "answer":
                     pieces.append(text)
                     first = first or ttft is None

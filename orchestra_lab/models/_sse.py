@@ -49,10 +49,12 @@ class EventParser:
         self.hand_over = False
 
     def line(self, line: str) -> None:
-        if not line:
+        if line.startswith("data: "):  # the common line first: this runs for every token
+            self.data.append(line[6:])
+        elif not line:
             self.dispatch()
         elif line.startswith("data:"):
-            self.data.append(line[6:] if line.startswith("data: ") else line[5:])
+            self.data.append(line[5:])
         elif line.startswith("event:"):
             self.name = line[6:].strip()
 
@@ -60,7 +62,8 @@ class EventParser:
         if not self.data:
             self.name = ""
             return
-        text, name = "\n".join(self.data), self.name or "message"
+        data, name = self.data, self.name or "message"
+        text = data[0] if len(data) == 1 else "\n".join(data)
         self.data, self.name = [], ""
         if text == "[DONE]":
             self.done = True
