@@ -29,6 +29,10 @@ ensemble / judge  the time the final answer starts (every member and the vote or
 chain             the earlier steps' latency + the last step's TTFT (only the last step streams)
 ================  ==================================================================================================
 
+To compare strategies on TTFT, run them streamed: ``Experiment(..., stream=True)`` gives each item row its
+top-level call's ``ttft_s`` and ``summary()`` its ``ttft_p50_s`` / ``ttft_p95_s``; ``plot_frontier(latency="ttft_p50")``
+draws quality against it. :func:`orchestra_lab.ui.show_stream` shows one answer arriving live in a notebook.
+
 Faults. An error before the first token is an ordinary failed call (a fallback moves on transparently). An error
 after it ends the call with its typed error; its row keeps the partial text, the tokens received (estimated) and
 their estimated cost (``billing="estimated"``). :class:`~orchestra_lab.strategies.Fallback` then follows its

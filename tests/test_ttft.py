@@ -308,3 +308,17 @@ def test_the_first_answer_chunk_reaches_the_consumer_before_the_rest_of_the_buff
 
     text, backlog = asyncio.run(first_chunk_and_backlog())
     assert text == " t0" and backlog == 0
+
+
+def test_a_streamed_experiment_keeps_its_spend_cap_like_an_unstreamed_one():
+    def capped(stream: bool) -> Results:
+        experiment = Experiment(
+            DATA, {"large": SimulatedModel.profile("sim/large")}, run_dir=tempfile.mkdtemp(), progress=False,
+            stream=stream, max_spend_usd=0.006, concurrency=1, params={"max_tokens": 200},
+        )  # fmt: skip
+        with pytest.warns(UserWarning, match="spend cap reached"):
+            return experiment.run()
+
+    streamed, plain = capped(True), capped(False)
+    assert 0 < len(streamed.items) == len(plain.items) < len(DATA)
+    assert streamed.items["cost_usd"].sum() == pytest.approx(plain.items["cost_usd"].sum())
