@@ -27,6 +27,7 @@ SCRIPTS = {
     "cache": "bench_cache.py",
     "log_frame": "bench_log_frame.py",
     "mcnemar": "bench_mcnemar.py",
+    "streaming": "bench_streaming.py",
 }
 README = BENCH_DIR / "README.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"

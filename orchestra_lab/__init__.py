@@ -43,7 +43,8 @@ from .models import (
     profiles,
 )
 from .pricing import Price, set_price, set_usd_inr
-from .types import Message, Request, Response, Usage
+from .streaming import ResponseStream
+from .types import Message, Request, Response, StreamChunk, Usage
 
 __version__ = "0.1.0"
 
@@ -93,6 +94,8 @@ _LAZY = {
     "models_by_cost": "experiments",
     "export": "experiments",
     "train_router": "experiments",
+    # notebook display (imports IPython and ipywidgets on first use)
+    "show_stream": "ui",
     "evaluate_router": "experiments",
 }
 
@@ -142,6 +145,7 @@ __all__ = [
     "Request",
     "Response",
     "ResponseCache",
+    "ResponseStream",
     "Results",
     "Retrying",
     "Route",
@@ -153,6 +157,7 @@ __all__ = [
     "Stage",
     "Step",
     "StrategyError",
+    "StreamChunk",
     "ThresholdRouter",
     "Timed",
     "Usage",
@@ -172,6 +177,7 @@ __all__ = [
     "replay_models",
     "set_price",
     "set_usd_inr",
+    "show_stream",
     "train_router",
 ]
 

@@ -29,6 +29,10 @@ ensemble / judge  the time the final answer starts (every member and the vote or
 chain             the earlier steps' latency + the last step's TTFT (only the last step streams)
 ================  ==================================================================================================
 
+To compare strategies on TTFT, run them streamed: ``Experiment(..., stream=True)`` gives each item row its
+top-level call's ``ttft_s`` and ``summary()`` its ``ttft_p50_s`` / ``ttft_p95_s``; ``plot_frontier(latency="ttft_p50")``
+draws quality against it. :func:`orchestra_lab.ui.show_stream` shows one answer arriving live in a notebook.
+
 Faults. An error before the first token is an ordinary failed call (a fallback moves on transparently). An error
 after it ends the call with its typed error; its row keeps the partial text, the tokens received (estimated) and
 their estimated cost (``billing="estimated"``). :class:`~orchestra_lab.strategies.Fallback` then follows its
@@ -49,6 +53,7 @@ early (``break``, cancelling its task, ``aclose()``) cancels the call: the conne
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -97,7 +102,8 @@ class ResponseStream(AsyncIterator[StreamChunk]):
         self.model = model
         self.request = request
         self.response: Response | None = None
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._chunks: collections.deque[Any] = collections.deque()  # chunks, then _END
+        self._arrived: asyncio.Future[None] | None = None  # what a consumer waiting for a chunk awaits
         self._task: asyncio.Task[None] | None = None
 
     def __aiter__(self) -> ResponseStream:
@@ -106,21 +112,31 @@ class ResponseStream(AsyncIterator[StreamChunk]):
     async def __anext__(self) -> StreamChunk:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._produce())
-        try:
-            item = await self._queue.get()
-        except asyncio.CancelledError:
-            self._task.cancel()
-            raise
+        while not self._chunks:
+            self._arrived = asyncio.get_running_loop().create_future()
+            try:
+                await self._arrived
+            except asyncio.CancelledError:
+                self._task.cancel()
+                raise
+        item = self._chunks.popleft()
         if item is _END:
             await self._task  # raises the call's error, if any
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
 
+    def _put(self, item: Any) -> None:
+        """Hand a chunk (or the end) to the consumer; a deque and one future: cheaper per chunk than a Queue."""
+        self._chunks.append(item)
+        arrived = self._arrived
+        if arrived is not None and not arrived.done():
+            arrived.set_result(None)
+
     async def _produce(self) -> None:
         try:
-            self.response = await self.model._stream_into(self.request, self._queue.put_nowait)
+            self.response = await self.model._stream_into(self.request, self._put)
         finally:
-            self._queue.put_nowait(_END)
+            self._put(_END)
 
     async def aclose(self) -> None:
         """Stop the call (if still running) and wait until its row is written."""

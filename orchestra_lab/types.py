@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Role = Literal["system", "user", "assistant"]
 
@@ -266,12 +266,12 @@ def estimate_tokens(text: str) -> int:
 ChunkKind = Literal["answer", "thinking", "reset"]
 
 
-@dataclass(frozen=True, slots=True)
-class StreamChunk:
+class StreamChunk(NamedTuple):
     """One piece of a streamed answer: ``text`` (a delta), its ``kind`` and ``t``, seconds since the call started.
 
     ``kind`` is ``"answer"`` (part of the answer text), ``"thinking"`` (reasoning: counted, never part of the answer)
-    or ``"reset"`` (a fallback restarted on another model: discard the answer text received so far).
+    or ``"reset"`` (a fallback restarted on another model: discard the answer text received so far). Immutable; a
+    named tuple rather than a frozen dataclass because one is made per token (a third cheaper to build).
 
     >>> StreamChunk("Hel", "answer", 0.25)
     StreamChunk(text='Hel', kind='answer', t=0.25)

@@ -68,6 +68,7 @@ COLUMNS = Columns()
 _CURRENCIES = ("USD", "INR")
 _WIDE_RANGE = 100.0  # a cost axis spanning more than this factor is drawn on a log scale
 _FIGSIZE = (7.0, 4.5)
+_LATENCY_AXES = ("latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95")  # summary columns, less "_s"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
@@ -92,38 +93,54 @@ def pareto_front(df: pd.DataFrame, cost_col: str, score_col: str) -> pd.Series:
     return pd.Series(known & ~dominates.any(axis=0), index=df.index, name="pareto")
 
 
-def frontier(summary: pd.DataFrame, currency: str = "USD", ax: Axes | None = None, *, legend: bool = False) -> Figure:
+def frontier(
+    summary: pd.DataFrame,
+    currency: str = "USD",
+    ax: Axes | None = None,
+    *,
+    legend: bool = False,
+    latency: str | None = None,
+) -> Figure:
     """Cost per item vs mean score (with CI error bars), one point per strategy, Pareto frontier drawn.
 
+    ``latency`` puts a latency percentile of the summary on the x axis instead of the cost: ``"latency_p50"``,
+    ``"latency_p95"``, ``"latency_p99"``, or the time to the first answer token, ``"ttft_p50"`` / ``"ttft_p95"``
+    (what a chat user waits for; see :class:`~orchestra_lab.experiments.run.Experiment` ``stream=True``).
     Points are labelled next to them, or -- with ``legend=True``, for many or long names such as a sweep's
-    (strategy, setting) pairs -- each gets its own marker and a legend entry. The cost axis is logarithmic when
-    costs span more than a factor of 100. Strategies whose cost or score is unknown (missing or infinite) are named
-    in the title instead of being drawn.
+    (strategy, setting) pairs -- each gets its own marker and a legend entry. The x axis is logarithmic when
+    values span more than a factor of 100. Strategies whose x value or score is unknown (missing or infinite) are
+    named in the title instead of being drawn.
+
+    >>> summary = pd.DataFrame({"score_mean": [0.6, 0.9], "score_ci_lo": [0.5, 0.8], "score_ci_hi": [0.7, 0.95],
+    ...                         "ttft_p50_s": [0.2, 0.5]}, index=pd.Index(["small", "large"], name="strategy"))
+    >>> frontier(summary, latency="ttft_p50").axes[0].get_xlabel()
+    'TTFT p50 (s)'
     """
-    cost_col = COLUMNS.cost_per_item_in(currency)
+    x_col, x_label, x_name = _x_axis(currency, latency)
     frame = _with_strategy_column(summary)
-    _require(frame, [COLUMNS.score_mean, COLUMNS.score_ci_lo, COLUMNS.score_ci_hi, cost_col], "frontier")
+    _require(frame, [COLUMNS.score_mean, COLUMNS.score_ci_lo, COLUMNS.score_ci_hi, x_col], "frontier")
     fig, ax = _figure_and_axes(ax)
-    known = np.isfinite(frame[cost_col].astype(float)) & np.isfinite(frame[COLUMNS.score_mean].astype(float))
+    known = np.isfinite(frame[x_col].astype(float)) & np.isfinite(frame[COLUMNS.score_mean].astype(float))
     shown = frame[known]
-    cost, mean = shown[cost_col].astype(float), shown[COLUMNS.score_mean].astype(float)
+    x, mean = shown[x_col].astype(float), shown[COLUMNS.score_mean].astype(float)
     below = (mean - shown[COLUMNS.score_ci_lo].astype(float)).clip(lower=0).fillna(0)
     above = (shown[COLUMNS.score_ci_hi].astype(float) - mean).clip(lower=0).fillna(0)
     if legend:
-        for i, (name, x, y, lo, hi) in enumerate(zip(shown[COLUMNS.strategy], cost, mean, below, above, strict=True)):
+        for i, (name, px, py, lo, hi) in enumerate(zip(shown[COLUMNS.strategy], x, mean, below, above, strict=True)):
             marker = _MARKERS[i // 10 % len(_MARKERS)]  # 10 colours per marker shape
-            ax.errorbar([x], [y], yerr=[[lo], [hi]], fmt=marker, capsize=3, label=str(name))
+            ax.errorbar([px], [py], yerr=[[lo], [hi]], fmt=marker, capsize=3, label=str(name))
     else:
-        ax.errorbar(cost, mean, yerr=[below, above], fmt="o", capsize=3, label="strategy (mean, CI)")
-        for name, x, y in zip(shown[COLUMNS.strategy], cost, mean, strict=True):
-            ax.annotate(str(name), (x, y), xytext=(5, 5), textcoords="offset points", fontsize=9)
-    front = shown[pareto_front(shown, cost_col, COLUMNS.score_mean)].sort_values([cost_col, COLUMNS.score_mean])
-    ax.plot(front[cost_col], front[COLUMNS.score_mean], "--", color="tab:red", label="Pareto frontier")
-    _scale_cost_axis(ax, cost)
-    ax.set_xlabel(f"cost per item ({currency.upper()})")
+        ax.errorbar(x, mean, yerr=[below, above], fmt="o", capsize=3, label="strategy (mean, CI)")
+        for name, px, py in zip(shown[COLUMNS.strategy], x, mean, strict=True):
+            ax.annotate(str(name), (px, py), xytext=(5, 5), textcoords="offset points", fontsize=9)
+    front = shown[pareto_front(shown, x_col, COLUMNS.score_mean)].sort_values([x_col, COLUMNS.score_mean])
+    ax.plot(front[x_col], front[COLUMNS.score_mean], "--", color="tab:red", label="Pareto frontier")
+    _scale_cost_axis(ax, x)
+    ax.set_xlabel(x_label)
     ax.set_ylabel("mean score")
     missing = frame.loc[~known, COLUMNS.strategy].astype(str).tolist()
-    ax.set_title("Cost vs quality" + (f"\n(not shown, unknown cost or score: {', '.join(missing)})" if missing else ""))
+    unknown = f"\n(not shown, unknown {x_name} or score: {', '.join(missing)})" if missing else ""
+    ax.set_title(f"{x_name[0].upper()}{x_name[1:]} vs quality{unknown}")
     if legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     else:
@@ -265,6 +282,21 @@ def _category_ticks(ax: Axes, positions: np.ndarray, labels: list[str]) -> None:
     """Tick labels under grouped data, slanted when there are many."""
     crowded = len(labels) > 4
     ax.set_xticks(positions, labels, rotation=30 if crowded else 0, ha="right" if crowded else "center")
+
+
+def _x_axis(currency: str, latency: str | None) -> tuple[str, str, str]:
+    """The frontier's x axis: (summary column, axis label, short name) -- the cost per item or a latency percentile.
+
+    >>> _x_axis("INR", None), _x_axis("USD", "ttft_p95")
+    (('cost_inr_per_item', 'cost per item (INR)', 'cost'), ('ttft_p95_s', 'TTFT p95 (s)', 'TTFT p95'))
+    """
+    if latency is None:
+        return COLUMNS.cost_per_item_in(currency), f"cost per item ({currency.upper()})", "cost"
+    if latency not in _LATENCY_AXES:
+        raise ValueError(f"latency={latency!r}: expected one of {', '.join(_LATENCY_AXES)}")
+    measure, percentile = latency.split("_")
+    short = f"{'TTFT' if measure == 'ttft' else 'latency'} {percentile}"
+    return f"{latency}_s", f"{short} (s)", short
 
 
 def _scale_cost_axis(ax: Axes, cost: pd.Series) -> None:

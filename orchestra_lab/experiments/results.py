@@ -71,6 +71,11 @@ ITEM_SCHEMA: tuple[tuple[str, str], ...] = (
     ("cache_hits", "leaf calls answered from a cache"),
     ("call_id", "call id of the top-level (root) call in the call log"),
     ("finished_at", "when the row was written (UTC)"),
+    (
+        "ttft_s",
+        "time to the first answer token of the strategy call, as composed by the strategy (see "
+        "orchestra_lab.streaming); NaN unless it was streamed (Experiment(stream=True) or a model with streaming=True)",
+    ),
 )
 ITEM_COLUMNS: tuple[str, ...] = tuple(name for name, _ in ITEM_SCHEMA)
 
@@ -93,6 +98,8 @@ SUMMARY_SCHEMA: tuple[tuple[str, str], ...] = (
     ("latency_p99_s", "99th percentile latency"),
     ("calls_per_item", "mean number of leaf calls per row"),
     ("cache_hit_rate", "share of leaf calls answered from a cache"),
+    ("ttft_p50_s", "median time to the first answer token in seconds (NaN when no row was streamed)"),
+    ("ttft_p95_s", "95th percentile time to the first answer token"),
 )
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(name for name, _ in SUMMARY_SCHEMA)
 
@@ -106,6 +113,8 @@ _LOWER_IS_BETTER = (
     "latency_p50_s",
     "latency_p95_s",
     "latency_p99_s",
+    "ttft_p50_s",
+    "ttft_p95_s",
 )
 
 
@@ -282,11 +291,12 @@ class Results:
         on_front = pareto_front(summary, "cost_usd_per_item", "score_mean")
         return summary[on_front].sort_values(["cost_usd_per_item", "score_mean"], ascending=[True, False])
 
-    def plot_frontier(self, currency: str = "USD", ax: Any = None) -> Any:
-        """Cost-quality scatter with the Pareto frontier marked (a matplotlib Figure)."""
+    def plot_frontier(self, currency: str = "USD", ax: Any = None, *, latency: str | None = None) -> Any:
+        """Cost-quality scatter with the Pareto frontier marked (a matplotlib Figure); ``latency="ttft_p50"`` (or
+        another latency percentile, see :func:`~orchestra_lab.experiments.plots.frontier`) puts it on the x axis."""
         from .plots import frontier
 
-        return frontier(self.summary(), currency=currency, ax=ax)
+        return frontier(self.summary(), currency=currency, ax=ax, latency=latency)
 
     def plot_latency(self, ax: Any = None) -> Any:
         """Latency distribution per strategy (a matplotlib Figure)."""
@@ -452,7 +462,8 @@ def _summarize(group: pd.DataFrame, *, confidence: float, resamples: int, seed: 
         if total_calls > 0
         else math.nan,
     }
-    return row
+    ttft_p50, ttft_p95 = _percentiles(group["ttft_s"].to_numpy(dtype="float64"), [50, 95])
+    return row | {"ttft_p50_s": ttft_p50, "ttft_p95_s": ttft_p95}
 
 
 def _item_means(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -480,7 +491,7 @@ def _percentiles(x: np.ndarray, qs: list[float]) -> list[float]:
 
 # -- the run directory's files ---------------------------------------------------------------------------------
 
-_FLOAT_COLUMNS = ("score", "cost_usd", "cost_inr", "latency_s")
+_FLOAT_COLUMNS = ("score", "cost_usd", "cost_inr", "latency_s", "ttft_s")
 _COUNT_COLUMNS = ("repeat", "calls", "cache_hits")
 
 

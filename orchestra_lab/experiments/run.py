@@ -58,7 +58,7 @@ from ..errors import BudgetExceededError, StrategyError
 from ..models.base import Model
 from ..pricing import usd_to_inr
 from ..runtime.budget import Budget
-from ..types import Response
+from ..types import Request, Response
 from .dataset import Dataset, Item, load_dataset
 from .results import ITEMS_FILE, RUN_FILE, Results, read_config, read_item_rows
 from .scorers import as_scorer, default_scorer_for, score_response, unscorable_warnings
@@ -87,7 +87,11 @@ class Experiment:
     pass the cap is refused and the run stops with a warning -- run again with a higher cap to continue (set
     ``params={"max_tokens": ...}`` so a call's worst case is close to its real cost). ``concurrency`` workers run
     the jobs. ``on_result(row)`` is called with each item row as it is written (e.g. by a live dashboard); an
-    exception it raises stops the run, keeping what finished.
+    exception it raises stops the run, keeping what finished. ``stream=True`` asks every strategy through
+    ``astream`` (answers, scores and costs as without; simulated models stream virtually, in computed time), so
+    each item row gains the ``ttft_s`` of its top-level call -- composed per strategy as
+    :mod:`orchestra_lab.streaming` documents -- and ``summary()`` its TTFT percentiles; without it ``ttft_s`` is
+    NaN, except for models configured to stream (``streaming=True``).
     ``run_dir`` is where the run is written and resumed from (by default ``./orchestra_runs/<run_id>``);
     ``run_dir=None`` keeps the run in memory only (nothing written, no resume).
 
@@ -116,6 +120,7 @@ class Experiment:
         system: str | None = None,
         params: Mapping[str, Any] | None = None,
         on_result: OnResult | None = None,
+        stream: bool = False,
     ) -> None:
         self.dataset: Dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
         self.strategies = _keyed(strategies)
@@ -139,6 +144,7 @@ class Experiment:
         self.progress = progress
         self.system = system
         self.on_result = on_result
+        self.stream = stream
         self._task: asyncio.Task[Results] | None = None
 
     def __repr__(self) -> str:
@@ -227,12 +233,22 @@ class Experiment:
                 scope(job.strategy) as calls,
                 using_key(job.item.answer_key),
             ):  # a judge's calls while scoring are not counted
-                response = await self.strategies[job.strategy].acomplete(request)
+                response = await self._answer(self.strategies[job.strategy], request)
         except Exception as err:
             if _refused_by_budget(err):
                 return None
             return job.row(_Outcome(calls, getattr(err, "latency_s", None)), output=None, score=0.0, status="error")
-        return await self._scored_row(job, _Outcome(calls, response.latency_s), response, log)
+        return await self._scored_row(job, _Outcome(calls, response.latency_s, response.ttft_s), response, log)
+
+    async def _answer(self, strategy: Model, request: Request) -> Response:
+        """The strategy's answer: asked through ``astream`` (chunks read and dropped) when the run streams."""
+        if not self.stream:
+            return await strategy.acomplete(request)
+        stream = strategy.astream(request)
+        async for _ in stream:
+            pass
+        assert stream.response is not None  # an exhausted stream holds its response
+        return stream.response
 
     async def _scored_row(self, job: _Job, tree: _Outcome, response: Response, log: CallLog) -> dict[str, Any] | None:
         output = response.text
@@ -318,6 +334,7 @@ class Experiment:
             "params": self.params,
             "max_spend_usd": self.max_spend_usd,
             "max_spend_inr": self.max_spend_inr,
+            "stream": self.stream,
         }
         if path is not None:
             _check_resumable(previous, config, path)
@@ -371,6 +388,7 @@ class _Job:
             "cache_hits": tree.calls.cache_hits,
             "call_id": root and root.call_id,
             "finished_at": time.time(),
+            "ttft_s": tree.ttft_s if tree.ttft_s is not None else root and root.ttft_s,
         }
 
 
@@ -386,10 +404,11 @@ class _Outcome:
     """What one job's calls came to: the scope that collected them (see :func:`~orchestra_lab.calllog.context.scope`)
     and the latency the strategy reported. A strategy makes one top-level call; a wrapper used as the strategy
     (``Retrying``, ``Cached``...) logs no row of its own, so each of its attempts is top level: the last one is the
-    outcome, the cost is theirs together, and the latency is the one the wrapper reported."""
+    outcome, the cost is theirs together, and the latency (and TTFT) the ones the wrapper reported."""
 
     calls: CallRecord
     latency_s: float | None
+    ttft_s: float | None = None
 
     @property
     def root(self) -> CallRecord | None:
@@ -561,7 +580,7 @@ def _setup_pairs(previous: Mapping[str, Any], now: Mapping[str, Any]) -> Iterato
     """(what, before, now) for each part of the setup the previous ``run.json`` records."""
     if "dataset" in previous:
         yield "dataset", previous["dataset"].get("name"), now["dataset"]["name"]
-    for what in ("scorer", "system", "params"):
+    for what in ("scorer", "system", "params", "stream"):
         if what in previous:
             yield what, previous[what], now[what]
     if "seeds" in previous:

@@ -514,16 +514,21 @@ class HttpModel(Model):
         ttft: float | None = None
         started = time.perf_counter()
 
-        def on_event(event: str, data: dict[str, Any]) -> None:
+        def on_event(event: str, data: dict[str, Any]) -> bool:
+            """Pass the event's deltas on; True when it carried the first answer text (to be handed over now)."""
             nonlocal thinking, ttft
-            for kind, text in self._stream_deltas(event, data, state):
-                now = time.perf_counter() - started
+            first = False
+            deltas = self._stream_deltas(event, data, state)
+            now = time.perf_counter() - started if deltas else 0.0
+            for kind, text in deltas:
                 if kind == "answer":
                     pieces.append(text)
+                    first = first or ttft is None
                     ttft = now if ttft is None else ttft
                 else:
                     thinking += len(text)
                 emit(StreamChunk(text, kind, now))
+            return first
 
         try:
             parser = await stream_events(

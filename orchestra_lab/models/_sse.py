@@ -16,6 +16,8 @@ connection a ServerError and an event that is not a JSON object a BadResponseErr
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -28,13 +30,15 @@ from .._secrets import reveal_headers
 from ..streaming import StreamStalledError
 from ._http import Headers, _origin, _RawReply, _status_error, body_snippet, http_client
 
-OnEvent = Callable[[str, dict[str, Any]], None]
+# on_event(name, json_object) -> True when what it passed on must reach the reader now (the first answer text)
+OnEvent = Callable[[str, dict[str, Any]], bool | None]
 
 
 class EventParser:
-    """Turns SSE lines into ``on_event(name, json_object)`` calls; ``data: [DONE]`` sets :attr:`done`."""
+    """Turns SSE lines into ``on_event(name, json_object)`` calls; ``data: [DONE]`` sets :attr:`done`, an event
+    whose callback returned true sets :attr:`hand_over` (the stream then yields to the event loop once)."""
 
-    __slots__ = ("data", "done", "events", "name", "on_event")
+    __slots__ = ("data", "done", "events", "hand_over", "name", "on_event")
 
     def __init__(self, on_event: OnEvent) -> None:
         self.on_event = on_event
@@ -42,12 +46,15 @@ class EventParser:
         self.data: list[str] = []
         self.done = False
         self.events = 0
+        self.hand_over = False
 
     def line(self, line: str) -> None:
-        if not line:
+        if line.startswith("data: "):  # the common line first: this runs for every token
+            self.data.append(line[6:])
+        elif not line:
             self.dispatch()
         elif line.startswith("data:"):
-            self.data.append(line[6:] if line.startswith("data: ") else line[5:])
+            self.data.append(line[5:])
         elif line.startswith("event:"):
             self.name = line[6:].strip()
 
@@ -55,7 +62,8 @@ class EventParser:
         if not self.data:
             self.name = ""
             return
-        text, name = "\n".join(self.data), self.name or "message"
+        data, name = self.data, self.name or "message"
+        text = data[0] if len(data) == 1 else "\n".join(data)
         self.data, self.name = [], ""
         if text == "[DONE]":
             self.done = True
@@ -67,7 +75,8 @@ class EventParser:
         if not isinstance(payload, dict):
             raise _Malformed(text)
         self.events += 1
-        self.on_event(name, payload)
+        if self.on_event(name, payload):
+            self.hand_over = True
 
 
 class _Malformed(Exception):
@@ -107,13 +116,15 @@ async def stream_events(
                     raw = await _error_body(response, max_response_bytes)
                     raise _status_error(raw, who, time.perf_counter() - started, common)
                 size = 0
-                async for line in response.aiter_lines():
-                    size += len(line) + 1
+                lines = _Lines()
+                async for data in response.aiter_bytes():
+                    size += len(data)
                     if size > max_response_bytes:
                         raise failure(
                             errors.BadResponseError, f"the stream passed max_response_bytes={max_response_bytes:,}"
                         )
-                    parser.line(line)
+                    await _parse(lines.feed(data), parser)
+                _parse_now(lines.end(), parser)
                 parser.dispatch()
     except httpx.ReadTimeout:
         raise failure(
@@ -131,6 +142,58 @@ async def stream_events(
             f"the stream from {_origin(url)} broke after {parser.events} events ({type(err).__name__}: {err})",
         ) from None
     return parser
+
+
+class _Lines:
+    r"""Splits the bytes of a stream into lines (``\n``, ``\r\n`` or ``\r`` ends one), decoding UTF-8 across reads.
+
+    >>> lines = _Lines()
+    >>> lines.feed(b"data: 1\r\n\ndata: \xc3"), lines.feed(b"\xa9\r"), lines.end()
+    (['data: 1', ''], [], ['data: é'])
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._tail = ""
+
+    def feed(self, data: bytes) -> list[str]:
+        """The lines completed by ``data``."""
+        text = self._tail + self._decoder.decode(data)
+        if "\r" in text:
+            # a lone "\r" at the end may be the first half of "\r\n": keep it for the next read
+            held = text.endswith("\r")
+            text = text[:-1] if held else text
+            text = text.replace("\r\n", "\n").replace("\r", "\n") + ("\r" if held else "")
+        lines = text.split("\n")
+        self._tail = lines.pop()
+        return lines
+
+    def end(self) -> list[str]:
+        """The last line, when the stream ended without a line break."""
+        tail = (self._tail + self._decoder.decode(b"", final=True)).removesuffix("\r")
+        self._tail = ""
+        return [tail] if tail else []
+
+
+async def _parse(lines: list[str], parser: EventParser) -> None:
+    """Parse one read's lines. After the event that carried the first answer text, yield to the event loop so its
+    reader shows it now; cancelled there (the reader stopped), the rest of the read is parsed first: nothing
+    received is lost from the call's row."""
+    for i, line in enumerate(lines):
+        parser.line(line)
+        if parser.hand_over:
+            parser.hand_over = False
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                with contextlib.suppress(_Malformed):
+                    _parse_now(lines[i + 1 :], parser)
+                raise
+
+
+def _parse_now(lines: list[str], parser: EventParser) -> None:
+    for line in lines:
+        parser.line(line)
 
 
 async def _error_body(response: httpx.Response, max_bytes: int) -> _RawReply:

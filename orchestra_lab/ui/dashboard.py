@@ -1,8 +1,9 @@
-"""A live run dashboard: per-strategy progress, running accuracy, cost (USD and INR), p50 latency and errors.
+"""A live run dashboard: per-strategy progress, running accuracy, cost (USD and INR), p50 latency (and p50 time to
+the first token, once a row has one: a streamed run) and errors.
 
-Feed it result rows (``strategy``, ``score``, ``cost_usd``, ``latency_s``, ``status``) one at a time, or attach it to
-an :class:`~orchestra_lab.experiments.run.Experiment`. Counting is cheap; the widgets are redrawn at most every
-``refresh_s`` seconds (and once more shortly after the last row), so thousands of rows a second do not lag.
+Feed it result rows (``strategy``, ``score``, ``cost_usd``, ``latency_s``, ``ttft_s``, ``status``) one at a time,
+or attach it to an :class:`~orchestra_lab.experiments.run.Experiment`. Counting is cheap; the widgets are redrawn at
+most every ``refresh_s`` seconds (and once more shortly after the last row), so thousands of rows a second do not lag.
 
 >>> dashboard = RunDashboard({"cheap": 2})
 >>> dashboard.update({"strategy": "cheap", "score": 1.0, "cost_usd": 0.002, "latency_s": 0.4, "status": "ok"})
@@ -50,6 +51,7 @@ class StrategyProgress:
     cost_usd: float = 0.0
     unknown_costs: int = 0
     latencies: list[float] = field(default_factory=list)
+    ttfts: list[float] = field(default_factory=list)
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Count one result row."""
@@ -68,6 +70,9 @@ class StrategyProgress:
         latency = _number(row.get("latency_s"))
         if latency is not None:
             self.latencies.append(latency)
+        ttft = _number(row.get("ttft_s"))
+        if ttft is not None:
+            self.ttfts.append(ttft)
 
     @property
     def accuracy(self) -> float | None:
@@ -79,6 +84,11 @@ class StrategyProgress:
         """Median latency (``None`` before any)."""
         return statistics.median(self.latencies) if self.latencies else None
 
+    @property
+    def p50_ttft_s(self) -> float | None:
+        """Median time to the first answer token of the streamed rows (``None`` before any)."""
+        return statistics.median(self.ttfts) if self.ttfts else None
+
     def describe(self) -> str:
         """The strategy's figures as one line of HTML."""
         total = "?" if self.total is None else str(self.total)
@@ -88,6 +98,8 @@ class StrategyProgress:
             f"cost {money(self.cost_usd, lower_bound=self.unknown_costs > 0)}",
             f"p50 latency {_seconds(self.p50_latency_s)}",
         ]
+        if self.ttfts:
+            parts.append(f"p50 TTFT {_seconds(self.p50_ttft_s)}")
         errors = f"{self.errors} error{'s' * (self.errors != 1)}"
         parts.append(f"<span style='color:#c62828'>{errors}</span>" if self.errors else errors)
         return " · ".join(parts)
