@@ -14,13 +14,18 @@ import pytest
 
 import orchestra_lab
 from orchestra_lab import CallLog, SimulatedModel, answer_key, describe_schema
+from orchestra_lab.errors import ServerError
 from orchestra_lab.experiments import plots
 from orchestra_lab.experiments.results import ITEMS_FILE, SUMMARY_COLUMNS, Results
 from orchestra_lab.experiments.run import Experiment
+from orchestra_lab.models.openai import OpenAICompatible
+from orchestra_lab.pricing import Price
 from orchestra_lab.strategies import Cascade, Fallback
 from orchestra_lab.ui.dashboard import RunDashboard
 
 matplotlib.use("Agg")
+
+PRICE = Price(1.0, 1.0, "test")
 
 DATA = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i, "difficulty": 0.3} for i in range(12)]
 
@@ -308,6 +313,48 @@ def test_the_first_answer_chunk_reaches_the_consumer_before_the_rest_of_the_buff
 
     text, backlog = asyncio.run(first_chunk_and_backlog())
     assert text == " t0" and backlog == 0
+
+
+def _one_read_model(events: list[dict]) -> OpenAICompatible:
+    """An OpenAI-compatible model whose whole SSE answer (``events``, then ``[DONE]``) arrives in one network read."""
+    import httpx
+
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=body))
+    return OpenAICompatible("m", base_url="http://test/v1", api_key_env=None, transport=transport, price=PRICE)
+
+
+def _delta(**delta: str) -> dict:
+    return {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+
+
+def test_the_answer_deltas_of_one_read_reach_the_consumer_as_one_chunk_after_the_first_token():
+    """One chunk per network read, not per event (bench_streaming's throughput): the first token alone (TTFT), then
+    the read's other answer deltas joined; a thinking delta stays its own chunk, in order, never in the answer."""
+    events = [_delta(content=f" t{i}") for i in range(30)] + [_delta(reasoning_content="hmm")]
+    events += [_delta(content=f" u{i}") for i in range(5)] + [{"choices": [{"delta": {}, "finish_reason": "stop"}]}]
+    with CallLog() as log:
+        stream = _one_read_model(events).stream("hi")
+        chunks = [(c.kind, c.text) for c in stream]
+    tokens = "".join(f" t{i}" for i in range(30))
+    assert chunks == [
+        ("answer", " t0"),
+        ("answer", tokens[3:]),
+        ("thinking", "hmm"),
+        ("answer", "".join(f" u{i}" for i in range(5))),
+    ]
+    assert stream.response.text == tokens + " u0 u1 u2 u3 u4" == log.to_frame()["response_text"].iloc[0]
+
+
+def test_an_error_event_inside_a_read_keeps_the_answer_deltas_read_before_it():
+    """Joined deltas wait for the end of their read: an error event in the middle of it must not lose them."""
+    events = [_delta(content=f" t{i}") for i in range(6)] + [{"error": {"type": "server_error", "message": "boom"}}]
+    received = []
+    with CallLog() as log, pytest.raises(ServerError, match="boom"):
+        for chunk in _one_read_model(events).stream("hi"):
+            received.append(chunk.text)
+    row = log.to_frame().iloc[0]
+    assert "".join(received) == " t0 t1 t2 t3 t4 t5" == row["response_text"] and row["billing"] == "estimated"
 
 
 def test_a_streamed_experiment_keeps_its_spend_cap_like_an_unstreamed_one():

@@ -214,22 +214,27 @@ class OpenAICompatible(HttpModel):
             raise stream_error(
                 f"{self.provider} {self.model}", data["error"], {"provider": self.provider, "model": self.model}
             )
-        if isinstance(data.get("model"), str):
-            state.served_model = data["model"]
-        if data.get("usage"):
-            state.usage_body = {"usage": data["usage"]}
-        choice = dig(data, "choices", 0)
+        served, usage, choices = data.get("model"), data.get("usage"), data.get("choices")
+        if isinstance(served, str):
+            state.served_model = served
+        if usage:
+            state.usage_body = {"usage": usage}
+        choice = choices[0] if isinstance(choices, list) and choices else None
         if not isinstance(choice, dict):
             return []
         if choice.get("finish_reason"):
             state.finish_reason = choice["finish_reason"]
             state.complete = True
-        delta = choice.get("delta") or {}
+        delta = choice.get("delta")
+        if not delta:
+            return []
+        content = delta.get("content")
+        if "reasoning_content" not in delta and "reasoning" not in delta:  # the common event: answer text only
+            return [("answer", content)] if isinstance(content, str) and content else []
         deltas: list[Delta] = []
         thinking = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(thinking, str) and thinking:
             deltas.append(("thinking", thinking))
-        content = delta.get("content")
         if isinstance(content, str) and content:
             deltas.append(("answer", content))
         return deltas
