@@ -7,8 +7,10 @@ is one call like any other: one :class:`~orchestra_lab.calllog.record.CallRecord
 The iterator yields :class:`~orchestra_lab.types.StreamChunk` s (``text`` delta, ``kind`` answer / thinking /
 reset, ``t`` seconds since the call started) and, once exhausted, holds the final
 :class:`~orchestra_lab.types.Response` -- the same shape as ``complete()``'s, plus ``ttft_s`` -- in ``.response``.
-Thinking deltas are counted (estimated reasoning tokens when the provider reports none) but never part of the
-answer text. A ``reset`` chunk means a fallback restarted on another model: discard the text shown so far.
+A provider's first answer chunk is its first token, delivered at once; after it, one chunk holds the answer text
+of one network read (several events' deltas joined). Thinking deltas are counted (estimated reasoning tokens when
+the provider reports none) but never part of the answer text. A ``reset`` chunk means a fallback restarted on
+another model: discard the text shown so far.
 
 Time. Live models report measured times. Models in computed time (simulated, replay) stream virtually: the first
 token comes at the latency profile's TTFT and the others at its per-token pace, computed, not slept (unless the
