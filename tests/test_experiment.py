@@ -166,7 +166,15 @@ def test_a_killed_process_loses_no_finished_work(tmp_path):
     assert len(results.items) == 2 * N_ITEMS and (results.items["score"] == 1).all()
 
 
-def test_a_torn_last_item_line_is_dropped_and_that_item_asked_again(tmp_path):
+@pytest.fixture
+def tails_only(monkeypatch):
+    """Runs that never compact: their rows stay in the JSON-lines tails, as a killed run leaves them."""
+    from orchestra_lab.experiments import _rundir
+
+    monkeypatch.setattr(_rundir, "COMPACT_ROWS", None)
+
+
+def test_a_torn_last_item_line_is_dropped_and_that_item_asked_again(tmp_path, tails_only):
     answered: list = []
     quiet(dataset(3), [counting_model("m", answered)], tmp_path).run()
     items_file = tmp_path / "run" / "items.jsonl"
@@ -306,7 +314,7 @@ def test_a_refused_judge_leaves_the_item_unscored_and_a_resumed_run_scores_it(tm
     assert set(done.items["status"]) == {"ok"} and done.items["score"].notna().all() and len(done.items) == 3
 
 
-def test_unscorable_items_are_written_as_strict_json_and_read_back_as_nan(tmp_path):
+def test_unscorable_items_are_written_as_strict_json_and_read_back_as_nan(tmp_path, tails_only):
     def strict(text: str) -> dict:
         return json.loads(text, parse_constant=lambda token: pytest.fail(f"not JSON: {token}"))
 

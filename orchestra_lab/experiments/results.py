@@ -1,7 +1,8 @@
 """The results of an experiment: one row per strategy x item x repeat, summarized and compared with numbers.
 
-A run directory holds ``run.json`` (the run's config), ``items.jsonl`` (one line per finished strategy x item x
-repeat) and ``calls.jsonl`` (the call log). :meth:`Results.load` reads one back.
+A run directory holds ``run.json`` (the run's config), the items (one row per finished strategy x item x repeat)
+and the call log, each as Parquet segments plus a JSON-lines tail (``items.jsonl``, ``calls.jsonl``; see
+:mod:`orchestra_lab.experiments._rundir`). :meth:`Results.load` reads one back, old JSONL-only directories too.
 
 Repeats of an item are not independent samples, so the statistics resample items: each item's repeats are averaged
 first, then the bootstrap draws items (a cluster bootstrap). With one repeat per item that is the plain bootstrap.
@@ -25,7 +26,6 @@ cheap     4        0.50           0.004              0.002000
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,15 +35,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._jsonl import read_records
 from ..calllog import CallLog
 from ..calllog.schema import COLUMNS as CALL_COLUMNS
 from ..pricing import usd_to_inr
 from . import stats
 from ._report import format_cell
+from ._rundir import ITEMS_FILE, RUN_FILE, read_config, read_item_rows, read_items
 
-ITEMS_FILE = "items.jsonl"
-RUN_FILE = "run.json"
+__all__ = ["ITEMS_FILE", "ITEM_SCHEMA", "RUN_FILE", "SUMMARY_SCHEMA", "Comparison", "Results", "items_frame",
+           "read_config", "read_item_rows"]  # fmt: skip
 
 # name, meaning: the columns of Results.items (and the keys of each items.jsonl line)
 ITEM_SCHEMA: tuple[tuple[str, str], ...] = (
@@ -172,7 +172,7 @@ class Results:
             calls = log.to_frame()
         finally:
             log.close()
-        return cls(read_item_rows(run_dir / ITEMS_FILE), calls, read_config(config_path), run_dir)
+        return cls(read_items(run_dir), calls, read_config(config_path), run_dir)
 
     # -- tables ----------------------------------------------------------------------------------------------
     @property
@@ -435,14 +435,3 @@ def items_frame(rows: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
     return frame[[*ITEM_COLUMNS, *extra]].reset_index(drop=True)
 
 
-def read_item_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of an ``items.jsonl`` (a partly written last line, left by a killed process, is skipped)."""
-    return [data for _, data in read_records(path)]
-
-
-def read_config(path: Path) -> dict[str, Any]:
-    """The ``run.json`` of a run directory."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None

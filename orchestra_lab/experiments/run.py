@@ -31,11 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
-import os
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +42,6 @@ from typing import Any
 
 from .._answer_key import using_key
 from .._fingerprint import model_config
-from .._jsonl import cut_torn_tail
 from .._secrets import redact
 from .._sync import run_sync
 from ..calllog import CallLog
@@ -56,11 +52,14 @@ from ..models.base import Model
 from ..pricing import usd_to_inr
 from ..runtime.budget import Budget
 from ..types import Response
+from . import _rundir
+from ._rundir import RUN_FILE, RUNS_DIR, ItemStore, check_resumable, locate_run, read_config, write_config
 from .dataset import Dataset, Item, load_dataset
-from .results import ITEMS_FILE, RUN_FILE, Results, read_config, read_item_rows
-from .scorers import as_scorer, default_scorer_for, score_response, unscorable_warnings
+from .results import Results
+from .scorers import as_scorer, default_scorer_for, unscorable_warnings
+from .scorers.base import ResponseScorer
 
-RUNS_DIR = "orchestra_runs"
+__all__ = ["RUNS_DIR", "Experiment"]
 
 OnResult = Callable[[dict[str, Any]], None]
 
@@ -123,11 +122,13 @@ class Experiment:
         self.concurrency = concurrency
         self.max_spend_usd = max_spend_usd
         self.max_spend_inr = max_spend_inr
-        self.run_id, self.run_dir = _locate_run(run_id, run_dir)
+        self.run_id, self.run_dir = locate_run(run_id, run_dir)
         self.progress = progress
         self.system = system
         self.on_result = on_result
         self._task: asyncio.Task[Results] | None = None
+        self._scores_responses = False
+        self._scoring = 0  # jobs between their answer and its score in the log: the log is not compacted then
 
     def __repr__(self) -> str:
         return (
@@ -150,10 +151,11 @@ class Experiment:
         """Async :meth:`run`."""
         config = self._config()
         self._task = asyncio.current_task()
-        store = _ItemStore(self.run_dir)
+        self._scores_responses = isinstance(self.scorer, ResponseScorer)  # once: a protocol check is slow
+        store = ItemStore(self.run_dir)
         log = CallLog(self.run_dir, run_id=self.run_id)
         try:
-            _write_config(self.run_dir / RUN_FILE, config)
+            write_config(self.run_dir / RUN_FILE, config)
             every = list(self._jobs())
             jobs = [job for job in every if job.key not in store.finished]
             state = _RunState(total=len(every), done=len(every) - len(jobs))
@@ -165,15 +167,17 @@ class Experiment:
                     stack.enter_context(budget)
                 state.bar = stack.enter_context(_progress_bar(self.progress, state))
                 await self._work(jobs, store, log, state)
+            if _rundir.COMPACT_ROWS is not None:
+                _rundir.compact(store, log)
             if state.stopped_by_budget:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
-            return Results(store.rows, log.to_frame(), config, self.run_dir)
+            return Results(store.frame(), log.to_frame(), config, self.run_dir)
         finally:
             log.close()
             store.close()
             self._task = None
 
-    async def _work(self, jobs: list[_Job], store: _ItemStore, log: CallLog, state: _RunState) -> None:
+    async def _work(self, jobs: list[_Job], store: ItemStore, log: CallLog, state: _RunState) -> None:
         pending = iter(jobs)
 
         async def worker() -> None:
@@ -192,7 +196,7 @@ class Experiment:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    async def _run_job(self, job: _Job, store: _ItemStore, log: CallLog, state: _RunState) -> None:
+    async def _run_job(self, job: _Job, store: ItemStore, log: CallLog, state: _RunState) -> None:
         try:
             row = await self._item_row(job, log)
         except (KeyboardInterrupt, SystemExit) as exc:
@@ -201,6 +205,9 @@ class Experiment:
             state.stopped_by_budget = True
             return
         store.append(row)
+        every = _rundir.COMPACT_ROWS
+        if every is not None and self._scoring == 0 and len(log) - log.compacted_rows >= every:
+            _rundir.compact(store, log)
         state.record(row)
         if self.on_result is not None:
             self.on_result(row)
@@ -223,15 +230,25 @@ class Experiment:
 
     async def _scored_row(self, job: _Job, tree: _Outcome, response: Response, log: CallLog) -> dict[str, Any] | None:
         output = response.text
+        self._scoring += 1
         try:
-            score = _checked_score(await score_response(self.scorer, response, job.item))
+            score = _checked_score(await self._score(response, job.item))
         except Exception as err:
             if _refused_by_budget(err):  # e.g. an LLM judge's call
                 return None
             return job.row(tree, output=output, score=math.nan, status="score_error", error=err)
-        if not math.isnan(score) and tree.root is not None:
-            log.set_score(tree.root.call_id, score)
-        return job.row(tree, output=output, score=score, status="ok")
+        else:
+            if not math.isnan(score) and tree.root is not None:
+                log.set_score(tree.root.call_id, score)
+            return job.row(tree, output=output, score=score, status="ok")
+        finally:
+            self._scoring -= 1
+
+    def _score(self, response: Response, item: Item) -> Any:
+        """The scorer's coroutine for ``response``: the whole response for a response scorer, else its text."""
+        if self._scores_responses:
+            return self.scorer.ascore_response(response, item)
+        return self.scorer.ascore(response.text, item)
 
     def forget_errors(self) -> int:
         """Drop the item rows that did not finish ``ok`` (``error``, ``score_error``) from the run directory, so
@@ -248,17 +265,13 @@ class Experiment:
         """
         if self._task is not None:
             raise RuntimeError("forget_errors: the experiment is running; call it before or after run()")
-        path = self.run_dir / ITEMS_FILE
-        if not path.exists():
+        if not self.run_dir.exists():
             return 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a torn last line (a killed run) is dropped as well
-            rows = read_item_rows(path)
-        kept = [row for row in rows if row.get("status") == "ok"]
-        tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(_item_line(row) for row in kept), encoding="utf-8")
-        os.replace(tmp, path)
-        return len(rows) - len(kept)
+        store = ItemStore(self.run_dir)  # a torn last line (a killed run) is dropped as well
+        try:
+            return store.keep(lambda items: items["status"] == "ok")
+        finally:
+            store.close()
 
     def _jobs(self) -> Iterator[_Job]:
         """Repeat, then item, then strategy: a run stopped midway has every strategy on about the same items."""
@@ -292,7 +305,7 @@ class Experiment:
             "library_version": __version__,
             "dataset": {"name": self.dataset.name, "size": len(self.dataset)},
             "strategies": {key: model_config(model, code=False) for key, model in self.strategies.items()},
-            "config_format": _CONFIG_FORMAT,
+            "config_format": _rundir.CONFIG_FORMAT,
             "scorer": getattr(self.scorer, "name", repr(self.scorer)),
             "repeats": self.repeats,
             "seeds": None if self.seeds == (None,) * self.repeats else list(self.seeds),
@@ -302,7 +315,7 @@ class Experiment:
             "max_spend_usd": self.max_spend_usd,
             "max_spend_inr": self.max_spend_inr,
         }
-        _check_resumable(previous, config, self.run_dir / RUN_FILE)
+        check_resumable(previous, config, self.run_dir / RUN_FILE)
         return config | {
             "created_at": previous.get("created_at", config["created_at"]),
             "strategies": previous.get("strategies", {}) | config["strategies"],
@@ -459,127 +472,6 @@ def _progress_bar(enabled: bool, state: _RunState) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
-
-
-# -- run directory -----------------------------------------------------------------------------------------------
-
-
-class _ItemStore:
-    """``items.jsonl``: the rows finished so far, and new rows appended (and flushed) one by one."""
-
-    def __init__(self, run_dir: Path) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        path = run_dir / ITEMS_FILE
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a torn last line is expected after a kill; it is dropped below
-            self.rows = read_item_rows(path)
-        cut_torn_tail(path)
-        self.finished = {(row["strategy"], str(row["item_id"]), int(row["repeat"])) for row in self.rows}
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
-
-    def append(self, row: dict[str, Any]) -> None:
-        self._file.write(_item_line(row))
-        self._file.flush()
-        self.rows.append(row)
-        self.finished.add((row["strategy"], row["item_id"], row["repeat"]))
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _item_line(row: Mapping[str, Any]) -> str:
-    """One ``items.jsonl`` line: strict JSON, so NaN (an unscorable item's score) and infinities are null.
-
-    >>> _item_line({"score": float("nan"), "expected": [1.0, float("nan")]})
-    '{"score": null, "expected": [1.0, null]}\\n'
-    """
-    return json.dumps(_nan_to_null(row), default=_json_default, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _nan_to_null(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {key: _nan_to_null(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_null(v) for v in value]
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    return str(value)
-
-
-def _write_config(path: Path, config: Mapping[str, Any]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(config, indent=2, default=_json_default, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _check_resumable(previous: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:
-    """A run resumes only with the setup its rows were made with (so rows stay comparable): the same dataset,
-    scorer, system prompt, params, seeds of the repeats both have, and the configuration of each strategy key both
-    have (:func:`~orchestra_lab._fingerprint.model_config`, functions by name)."""
-    now = json.loads(json.dumps(config, default=_json_default))  # compared as run.json stores it
-    changes = [
-        f"{what} {before!r}, not {after!r}" for what, before, after in _setup_pairs(previous, now) if before != after
-    ]
-    if changes:
-        raise ValueError(
-            f"{path}: run {config['run_id']!r} was made with {'; '.join(changes)}; "
-            "use a new run_id (or run_dir) for a different setup"
-        )
-
-
-def _setup_pairs(previous: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-    """(what, before, now) for each part of the setup the previous ``run.json`` records."""
-    if "dataset" in previous:
-        yield "dataset", previous["dataset"].get("name"), now["dataset"]["name"]
-    for what in ("scorer", "system", "params"):
-        if what in previous:
-            yield what, previous[what], now[what]
-    if "seeds" in previous:
-        before, after = _seed_per_repeat(previous), _seed_per_repeat(now)
-        common = min(len(before), len(after))  # repeats may be added or left out
-        yield "seeds", before[:common], after[:common]
-    for key, before in _comparable_strategies(previous).items():
-        if key in now["strategies"]:
-            yield f"strategy {key!r}", before, now["strategies"][key]
-
-
-def _seed_per_repeat(config: Mapping[str, Any]) -> list[int | None]:
-    seeds = config.get("seeds")
-    return list(seeds) if seeds is not None else [None] * int(config.get("repeats", 1))
-
-
-# run.json "strategies" hold model_config(code=False): functions compared by name, as a notebook re-run defines
-# them again; earlier versions held repr() (not compared).
-_CONFIG_FORMAT = 2
-
-
-def _comparable_strategies(previous: Mapping[str, Any]) -> Mapping[str, str]:
-    """The strategy configurations of an earlier ``run.json`` that can be compared with today's: none from a run
-    directory written before they were fingerprinted with :func:`~orchestra_lab._fingerprint.model_config`."""
-    if previous.get("config_format") == _CONFIG_FORMAT:
-        return previous.get("strategies", {})
-    if previous.get("strategies"):
-        warnings.warn(
-            "this run directory was written by an older orchestra_lab: its strategies' configurations cannot be "
-            "checked against today's; resume it only with the same strategies",
-            stacklevel=4,
-        )
-    return {}
-
-
-def _locate_run(run_id: str | None, run_dir: str | Path | None) -> tuple[str, Path]:
-    """(run_id, run_dir): given, read from an existing ``run.json``, or made (``./orchestra_runs/<run_id>``)."""
-    if run_dir is not None:
-        path = Path(run_dir)
-        if run_id is None and (path / RUN_FILE).exists():
-            run_id = read_config(path / RUN_FILE).get("run_id")
-        return run_id or path.name, path
-    run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-    return run_id, Path(RUNS_DIR) / run_id
 
 
 def _now_iso() -> str:

@@ -1,0 +1,298 @@
+"""A run directory on disk: ``run.json`` (the config), the finished items and the call log, crash-safe.
+
+Items and calls are each a table of Parquet segments plus a JSON-lines write-ahead tail (``items.jsonl``,
+``calls.jsonl``; see :mod:`orchestra_lab._segments`): rows are appended to the tail as they finish, and
+:func:`compact` moves the tails into segments every :data:`COMPACT_ROWS` call rows and at the end of a run. A run
+directory written before the segments existed (tails only) reads the same way.
+
+>>> import tempfile, pathlib
+>>> store = ItemStore(pathlib.Path(tempfile.mkdtemp()))
+>>> store.append({"strategy": "s", "item_id": "q1", "repeat": 0, "expected": [1, 2], "score": 1.0})
+>>> store.compact()
+>>> frame = store.frame()
+>>> store.close()
+>>> frame[["item_id", "expected"]].values.tolist(), store.finished
+([['q1', [1, 2]]], {('s', 'q1', 0)})
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .._jsonl import cut_torn_tail, read_records
+from .._segments import Segments
+
+__all__ = [
+    "COMPACT_ROWS",
+    "CONFIG_FORMAT",
+    "ITEMS_FILE",
+    "RUNS_DIR",
+    "RUN_FILE",
+    "ItemStore",
+    "check_resumable",
+    "compact",
+    "item_line",
+    "locate_run",
+    "read_config",
+    "read_item_rows",
+    "read_items",
+    "write_config",
+]
+
+RUNS_DIR = "orchestra_runs"
+ITEMS_FILE = "items.jsonl"
+ITEMS_TABLE = "items"
+RUN_FILE = "run.json"
+COMPACT_ROWS: int | None = 100_000  # call rows in the tail that make a run compact (None: never, tails only)
+
+# Arrow types of the item columns with a fixed type; "expected" (any JSON value) and columns of mixed types are
+# stored as JSON text, named in the segment's metadata.
+_ITEM_TYPES = {
+    "repeat": "int64", "seed": "int64", "difficulty": "float64", "score": "float64", "cost_usd": "float64",
+    "cost_inr": "float64", "latency_s": "float64", "calls": "int64", "cache_hits": "int64", "finished_at": "float64",
+}  # fmt: skip
+_JSON_COLUMNS = b"orchestra_lab.json_columns"
+
+
+class ItemStore:
+    """The finished item rows of a run directory: appended to ``items.jsonl`` (and flushed) one by one, compacted
+    into ``items-NNNNNN.parquet`` segments; ``finished`` holds the (strategy, item id, repeat) keys done."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._segments = Segments(run_dir, ITEMS_TABLE)
+        self._segments.repair(fresh_tail="")
+        path = self._segments.tail
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a torn last line is expected after a kill; it is dropped below
+            self._tail = read_item_rows(path)
+        cut_torn_tail(path)
+        self.finished = {_key(row) for row in self._tail} | _segment_keys(self._segments)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def append(self, row: dict[str, Any]) -> None:
+        self._file.write(item_line(row))
+        self._file.flush()
+        self._tail.append(row)
+        self.finished.add(_key(row))
+
+    def compact(self) -> None:
+        """Move the rows of the tail into the next segment."""
+        if self._tail:
+            self._rewrite(_items_table(_records_frame(self._tail)), rewrite=False)
+
+    def keep(self, predicate: Any) -> int:
+        """Keep only the rows for which ``predicate(frame)`` (a boolean Series) holds, as one new segment (which
+        supersedes the others atomically); returns how many rows were dropped."""
+        frame = self.frame()
+        kept = frame[predicate(frame)]
+        self._rewrite(_items_table(kept), rewrite=True)
+        self.finished = {(s, str(i), int(r)) for s, i, r in zip(kept["strategy"], kept["item_id"], kept["repeat"])}
+        return len(frame) - len(kept)
+
+    def frame(self) -> Any:
+        """Every row (segments, then the tail) as a DataFrame, before typing (see ``items_frame``)."""
+        return _concat(_segment_frame(self._segments), _records_frame(self._tail))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _rewrite(self, table: Any, *, rewrite: bool) -> None:
+        self._file.close()
+        self._segments.compact(table, fresh_tail="", rewrite=rewrite)
+        self._tail = []
+        self._file = open(self._segments.tail, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+
+def compact(store: ItemStore, log: Any) -> None:
+    """Move both tails of a run into segments: the items, then the calls."""
+    store.compact()
+    log.compact()
+
+
+def read_items(run_dir: Path) -> Any:
+    """The item rows of a run directory as a DataFrame (before typing), without writing to it."""
+    segments = Segments(run_dir, ITEMS_TABLE)
+    tail = [] if segments.tail_is_compacted() else read_item_rows(segments.tail)
+    return _concat(_segment_frame(segments), _records_frame(tail))
+
+
+def read_item_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of an ``items.jsonl`` (a partly written last line, left by a killed process, is skipped)."""
+    return [data for _, data in read_records(path)]
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The ``run.json`` of a run directory."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def _key(row: Mapping[str, Any]) -> tuple[str, str, int]:
+    return (row["strategy"], str(row["item_id"]), int(row["repeat"]))
+
+
+def _segment_keys(segments: Segments) -> set[tuple[str, str, int]]:
+    keys: set[tuple[str, str, int]] = set()
+    for table in segments.read(columns=["strategy", "item_id", "repeat"]):
+        columns = [table.column(i).to_pylist() for i in range(3)]
+        keys.update(zip(columns[0], columns[1], columns[2]))
+    return keys
+
+
+def _records_frame(rows: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+
+
+def _concat(*frames: Any) -> Any:
+    import pandas as pd
+
+    present = [f for f in frames if len(f)]
+    if len(present) <= 1:
+        return present[0] if present else pd.DataFrame()
+    return pd.concat(present, ignore_index=True)
+
+
+def _items_table(frame: Any) -> Any:
+    """Item rows as an Arrow table: fixed types where known, strings, else JSON text (named in the metadata)."""
+    import pyarrow as pa
+
+    arrays, as_json = {}, []
+    for name in frame.columns:
+        values = frame[name].tolist()
+        kind = _ITEM_TYPES.get(name)
+        if kind is not None:
+            values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
+            arrays[name] = pa.array(values, type=kind, from_pandas=True)
+        elif name != "expected" and all(v is None or isinstance(v, str) for v in values):
+            arrays[name] = pa.array(values, type=pa.string())
+        else:
+            as_json.append(name)
+            arrays[name] = pa.array([None if v is None else item_line(v).rstrip("\n") for v in values], pa.string())
+    table = pa.table(arrays) if arrays else pa.table({})
+    return table.replace_schema_metadata({_JSON_COLUMNS: json.dumps(as_json).encode()})
+
+
+def _segment_frame(segments: Segments) -> Any:
+    """The segments' rows as one frame, JSON columns decoded (each distinct text once)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    tables = segments.read()
+    if not tables:
+        return pd.DataFrame()
+    as_json = sorted({c for t in tables for c in json.loads((t.schema.metadata or {}).get(_JSON_COLUMNS, b"[]"))})
+    table = pa.concat_tables(tables, promote_options="default")
+    frame = table.drop_columns(as_json).to_pandas()
+    for name in as_json:
+        encoded = table.column(name).combine_chunks().dictionary_encode()
+        decoded = [json.loads(text) for text in encoded.dictionary.to_pylist()]
+        frame[name] = [None if i is None else decoded[i] for i in encoded.indices.to_pylist()]
+    return frame[[c for c in table.column_names]]
+
+
+def item_line(row: Mapping[str, Any]) -> str:
+    """One ``items.jsonl`` line: strict JSON, so NaN (an unscorable item's score) and infinities are null.
+
+    >>> item_line({"score": float("nan"), "expected": [1.0, float("nan")]})
+    '{"score": null, "expected": [1.0, null]}\\n'
+    """
+    return json.dumps(_nan_to_null(row), default=_json_default, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _nan_to_null(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _nan_to_null(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_null(v) for v in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def write_config(path: Path, config: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config, indent=2, default=_json_default, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def check_resumable(previous: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:
+    """A run resumes only with the setup its rows were made with (so rows stay comparable): the same dataset,
+    scorer, system prompt, params, seeds of the repeats both have, and the configuration of each strategy key both
+    have (:func:`~orchestra_lab._fingerprint.model_config`, functions by name)."""
+    now = json.loads(json.dumps(config, default=_json_default))  # compared as run.json stores it
+    changes = [
+        f"{what} {before!r}, not {after!r}" for what, before, after in _setup_pairs(previous, now) if before != after
+    ]
+    if changes:
+        raise ValueError(
+            f"{path}: run {config['run_id']!r} was made with {'; '.join(changes)}; "
+            "use a new run_id (or run_dir) for a different setup"
+        )
+
+
+def _setup_pairs(previous: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """(what, before, now) for each part of the setup the previous ``run.json`` records."""
+    if "dataset" in previous:
+        yield "dataset", previous["dataset"].get("name"), now["dataset"]["name"]
+    for what in ("scorer", "system", "params"):
+        if what in previous:
+            yield what, previous[what], now[what]
+    if "seeds" in previous:
+        before, after = _seed_per_repeat(previous), _seed_per_repeat(now)
+        common = min(len(before), len(after))  # repeats may be added or left out
+        yield "seeds", before[:common], after[:common]
+    for key, before in comparable_strategies(previous).items():
+        if key in now["strategies"]:
+            yield f"strategy {key!r}", before, now["strategies"][key]
+
+
+def _seed_per_repeat(config: Mapping[str, Any]) -> list[int | None]:
+    seeds = config.get("seeds")
+    return list(seeds) if seeds is not None else [None] * int(config.get("repeats", 1))
+
+
+# run.json "strategies" hold model_config(code=False): functions compared by name, as a notebook re-run defines
+# them again; earlier versions held repr() (not compared).
+CONFIG_FORMAT = 2
+
+
+def comparable_strategies(previous: Mapping[str, Any]) -> Mapping[str, str]:
+    """The strategy configurations of an earlier ``run.json`` that can be compared with today's: none from a run
+    directory written before they were fingerprinted with :func:`~orchestra_lab._fingerprint.model_config`."""
+    if previous.get("config_format") == CONFIG_FORMAT:
+        return previous.get("strategies", {})
+    if previous.get("strategies"):
+        warnings.warn(
+            "this run directory was written by an older orchestra_lab: its strategies' configurations cannot be "
+            "checked against today's; resume it only with the same strategies",
+            stacklevel=4,
+        )
+    return {}
+
+
+def locate_run(run_id: str | None, run_dir: str | Path | None) -> tuple[str, Path]:
+    """(run_id, run_dir): given, read from an existing ``run.json``, or made (``./orchestra_runs/<run_id>``)."""
+    if run_dir is not None:
+        path = Path(run_dir)
+        if run_id is None and (path / RUN_FILE).exists():
+            run_id = read_config(path / RUN_FILE).get("run_id")
+        return run_id or path.name, path
+    run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    return run_id, Path(RUNS_DIR) / run_id
