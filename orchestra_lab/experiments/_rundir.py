@@ -39,6 +39,7 @@ __all__ = [
     "ItemStore",
     "check_resumable",
     "compact",
+    "convert",
     "item_line",
     "locate_run",
     "read_config",
@@ -118,6 +119,33 @@ def compact(store: ItemStore, log: Any) -> None:
     log.compact()
 
 
+def convert(run_dir: str | Path) -> tuple[int, int]:
+    """Compact a run directory's tails into Parquet segments -- e.g. one written before segments existed, or by a
+    run that was stopped -- and return (item rows, call rows). Safe to repeat; resuming the run still works.
+
+    >>> import tempfile
+    >>> from orchestra_lab import SimulatedModel
+    >>> from orchestra_lab.experiments import Experiment
+    >>> run_dir = tempfile.mkdtemp()
+    >>> _ = Experiment([{"id": "q", "input": "Hi"}], [SimulatedModel.profile("sim/tiny")], scorer="exact",
+    ...                run_dir=run_dir, progress=False).run()
+    >>> convert(run_dir)
+    (1, 1)
+    """
+    from ..calllog import CallLog
+
+    run_dir = Path(run_dir)
+    if not (run_dir / RUN_FILE).exists():
+        raise FileNotFoundError(f"{run_dir / RUN_FILE}: no run here (expected {RUN_FILE} in the run directory)")
+    store, log = ItemStore(run_dir), CallLog(run_dir)
+    try:
+        compact(store, log)
+        return len(store.finished), len(log)
+    finally:
+        store.close()
+        log.close()
+
+
 def read_items(run_dir: Path) -> Any:
     """The item rows of a run directory as a DataFrame (before typing), without writing to it."""
     segments = Segments(run_dir, ITEMS_TABLE)
@@ -185,6 +213,13 @@ def _items_table(frame: Any) -> Any:
     return table.replace_schema_metadata({_JSON_COLUMNS: json.dumps(as_json).encode()})
 
 
+def _loose(column: Any) -> bool:
+    """Whether pandas reads the JSON-lines rows of this column as objects: all missing, or integers with gaps."""
+    import pyarrow as pa
+
+    return column.null_count == len(column) or (column.null_count > 0 and pa.types.is_integer(column.type))
+
+
 def _segment_frame(segments: Segments) -> Any:
     """The segments' rows as one frame, JSON columns decoded (each distinct text once)."""
     import pandas as pd
@@ -195,7 +230,10 @@ def _segment_frame(segments: Segments) -> Any:
         return pd.DataFrame()
     as_json = sorted({c for t in tables for c in json.loads((t.schema.metadata or {}).get(_JSON_COLUMNS, b"[]"))})
     table = pa.concat_tables(tables, promote_options="default")
-    frame = table.drop_columns(as_json).to_pandas()
+    loose = [f.name for f in table.schema if f.name not in as_json and _loose(table.column(f.name))]
+    frame = table.drop_columns(as_json + loose).to_pandas()
+    for name in loose:  # as the JSON lines give them: None for missing, not NaN in a float column
+        frame[name] = pd.Series(table.column(name).to_pylist(), dtype=object)
     for name in as_json:
         encoded = table.column(name).combine_chunks().dictionary_encode()
         decoded = [json.loads(text) for text in encoded.dictionary.to_pylist()]
