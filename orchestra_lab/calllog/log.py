@@ -96,8 +96,7 @@ class CallLog:
         with self._lock:
             self._rows.append(record)
             if self._file is not None:
-                strict = [None if v != v else v for v in record]  # NaN (an unknown cost) as null: strict JSON
-                self._file.write(json.dumps(strict, default=str, allow_nan=False) + "\n")
+                self._file.write(_strict_json(record) + "\n")
                 self._file.flush()
 
     def set_score(self, call_id: str, score: float) -> None:
@@ -213,6 +212,17 @@ def active_log() -> CallLog:
 def default_log() -> CallLog:
     """The session-wide log that calls made outside any ``with CallLog()`` block go to."""
     return _DEFAULT_LOG
+
+
+_STRICT_JSON = json.JSONEncoder(default=str, allow_nan=False)
+
+
+def _strict_json(record: tuple[Any, ...]) -> str:
+    """A row as strict JSON: NaN (an unknown cost) as null."""
+    try:
+        return _STRICT_JSON.encode(record)
+    except ValueError:
+        return _STRICT_JSON.encode([None if v != v else v for v in record])
 
 
 def _ends_with_header(path: Path) -> bool:

@@ -88,7 +88,7 @@ class ItemStore:
     def compact(self) -> None:
         """Move the rows of the tail into the next segment."""
         if self._tail:
-            self._rewrite(_items_table(_records_frame(self._tail)), rewrite=False)
+            self._rewrite(_items_table(self._tail), rewrite=False)
 
     def keep(self, predicate: Any) -> int:
         """Keep only the rows for which ``predicate(frame)`` (a boolean Series) holds, as one new segment (which
@@ -193,24 +193,32 @@ def _concat(*frames: Any) -> Any:
     return pd.concat(present, ignore_index=True)
 
 
-def _items_table(frame: Any) -> Any:
-    """Item rows as an Arrow table: fixed types where known, strings, else JSON text (named in the metadata)."""
+def _items_table(rows: Any) -> Any:
+    """Item rows (dicts, or a frame of them) as an Arrow table: fixed types where known, else strings, else JSON
+    text (those columns named in the metadata)."""
     import pyarrow as pa
 
+    columns = _columns_of(rows)
     arrays, as_json = {}, []
-    for name in frame.columns:
-        values = frame[name].tolist()
+    for name, values in columns.items():
         kind = _ITEM_TYPES.get(name)
         if kind is not None:
-            values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
-            arrays[name] = pa.array(values, type=kind, from_pandas=True)
+            arrays[name] = pa.array(values, type=kind, from_pandas=True)  # NaN stored as null, as in the JSON lines
         elif name != "expected" and all(v is None or isinstance(v, str) for v in values):
             arrays[name] = pa.array(values, type=pa.string())
         else:
             as_json.append(name)
-            arrays[name] = pa.array([None if v is None else item_line(v).rstrip("\n") for v in values], pa.string())
-    table = pa.table(arrays) if arrays else pa.table({})
-    return table.replace_schema_metadata({_JSON_COLUMNS: json.dumps(as_json).encode()})
+            arrays[name] = pa.array([None if v is None else item_line(v)[:-1] for v in values], pa.string())
+    return pa.table(arrays).replace_schema_metadata({_JSON_COLUMNS: json.dumps(as_json).encode()})
+
+
+def _columns_of(rows: Any) -> dict[str, list[Any]]:
+    """Column name -> values (``None`` where a row lacks it) of a list of dicts or a frame."""
+    if not isinstance(rows, list):
+        frame = rows.astype(object).where(rows.notna(), None)
+        return {str(name): frame[name].tolist() for name in frame.columns}
+    names = dict.fromkeys(name for row in rows for name in row)
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 def _loose(column: Any) -> bool:
@@ -247,7 +255,10 @@ def item_line(row: Mapping[str, Any]) -> str:
     >>> item_line({"score": float("nan"), "expected": [1.0, float("nan")]})
     '{"score": null, "expected": [1.0, null]}\\n'
     """
-    return json.dumps(_nan_to_null(row), default=_json_default, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return _STRICT_JSON.encode(row) + "\n"
+    except ValueError:  # a NaN or infinity somewhere (rare: an unscorable item): written as null
+        return _STRICT_JSON.encode(_nan_to_null(row)) + "\n"
 
 
 def _nan_to_null(value: Any) -> Any:
@@ -262,6 +273,9 @@ def _nan_to_null(value: Any) -> Any:
 
 def _json_default(value: Any) -> Any:
     return str(value)
+
+
+_STRICT_JSON = json.JSONEncoder(default=_json_default, ensure_ascii=False, allow_nan=False)
 
 
 def write_config(path: Path, config: Mapping[str, Any]) -> None:
