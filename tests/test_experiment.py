@@ -249,7 +249,9 @@ def test_run_id_names_the_default_run_dir_and_a_second_experiment_resumes_it(tmp
     again = Experiment(dataset(3), [counting_model("m", answered)], run_id="demo", progress=False).run()
     assert len(answered) == 3 and len(again.items) == 3
     config = json.loads((tmp_path / "orchestra_runs" / "demo" / "run.json").read_text())
-    assert config["dataset"] == {"name": "list", "size": 3} and config["scorer"] == "numeric"  # the default
+    assert config["dataset"] == {"name": "list", "size": 3, "hash": config["dataset"]["hash"]}
+    assert len(config["dataset"]["hash"]) == 16 and config["status"] == "complete"
+    assert config["scorer"] == "numeric"  # the default
     assert list(config["strategies"]) == ["m"] and len(config["sessions"]) == 2
     assert "library_version" in config and "created_at" in config
 

@@ -153,6 +153,11 @@ class CallLog:
         tail = [to_arrow(self._rows.to_frame())] if len(self._rows) else []
         return frame_of(self._segments.read() + tail)
 
+    def tail_frame(self) -> Any:
+        """The rows not yet compacted into the run directory's segments, as a typed frame (all rows when the log
+        has no segments)."""
+        return self._rows.to_frame()
+
     def clear(self) -> None:
         """Forget the in-memory rows (the run directory's files are kept)."""
         with self._lock:

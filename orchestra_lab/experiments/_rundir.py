@@ -17,6 +17,7 @@ directory written before the segments existed (tails only) reads the same way.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -40,11 +41,14 @@ __all__ = [
     "check_resumable",
     "compact",
     "convert",
+    "dataset_hash",
+    "git_commit",
     "item_line",
     "locate_run",
     "read_config",
     "read_item_rows",
     "read_items",
+    "versions",
     "write_config",
 ]
 
@@ -146,11 +150,14 @@ def convert(run_dir: str | Path) -> tuple[int, int]:
         log.close()
 
 
-def read_items(run_dir: Path) -> Any:
-    """The item rows of a run directory as a DataFrame (before typing), without writing to it."""
+def read_items(run_dir: Path, columns: list[str] | None = None) -> Any:
+    """The item rows of a run directory as a DataFrame (before typing), without writing to it; only ``columns``
+    (those present) when given."""
     segments = Segments(run_dir, ITEMS_TABLE)
     tail = [] if segments.tail_is_compacted() else read_item_rows(segments.tail)
-    return _concat(_segment_frame(segments), _records_frame(tail))
+    if columns is not None:
+        tail = [{k: row[k] for k in columns if k in row} for row in tail]
+    return _concat(_segment_frame(segments, columns), _records_frame(tail))
 
 
 def read_item_rows(path: Path) -> list[dict[str, Any]]:
@@ -228,16 +235,19 @@ def _loose(column: Any) -> bool:
     return column.null_count == len(column) or (column.null_count > 0 and pa.types.is_integer(column.type))
 
 
-def _segment_frame(segments: Segments) -> Any:
-    """The segments' rows as one frame, JSON columns decoded (each distinct text once)."""
+def _segment_frame(segments: Segments, columns: list[str] | None = None) -> Any:
+    """The segments' rows as one frame (only ``columns`` when given), JSON columns decoded (each text once)."""
     import pandas as pd
     import pyarrow as pa
 
     tables = segments.read()
+    if columns is not None:
+        tables = [t.select([c for c in columns if c in t.column_names]) for t in tables]
     if not tables:
         return pd.DataFrame()
     as_json = sorted({c for t in tables for c in json.loads((t.schema.metadata or {}).get(_JSON_COLUMNS, b"[]"))})
     table = pa.concat_tables(tables, promote_options="default")
+    as_json = [c for c in as_json if c in table.column_names]
     loose = [f.name for f in table.schema if f.name not in as_json and _loose(table.column(f.name))]
     frame = table.drop_columns(as_json + loose).to_pandas()
     for name in loose:  # as the JSON lines give them: None for missing, not NaN in a float column
@@ -282,6 +292,51 @@ def write_config(path: Path, config: Mapping[str, Any]) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(config, indent=2, default=_json_default, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def dataset_hash(dataset: Any) -> str:
+    """A short content hash of a dataset's items (ids, inputs, expected answers, categories, difficulties).
+
+    >>> from orchestra_lab.experiments.dataset import Dataset, Item
+    >>> a = Dataset([Item("q", "2+2?", 4)], name="a")
+    >>> dataset_hash(a) == dataset_hash(Dataset([Item("q", "2+2?", 4)], name="b")) != dataset_hash(a.filter(bool)[:0])
+    True
+    """
+    digest = hashlib.sha256()
+    for item in dataset:
+        fields = (item.id, item.input, item.expected, item.category, item.difficulty)
+        digest.update("\x1f".join(map(repr, fields)).encode("utf-8", "backslashreplace") + b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def git_commit(where: str | Path = ".") -> str | None:
+    """The git commit checked out in ``where`` (``None`` outside a repository or without git), ``+dirty`` when
+    tracked files have uncommitted changes."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=5, check=True)
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape a run's numbers."""
+    import platform
+    from importlib import metadata
+
+    found = {"python": platform.python_version()}
+    for name in ("orchestra_lab", "numpy", "pandas", "pyarrow"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def check_resumable(previous: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:

@@ -433,5 +433,3 @@ def items_frame(rows: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
     frame = frame.drop_duplicates(["strategy", "item_id", "repeat"], keep="first")
     extra = [c for c in frame.columns if c not in ITEM_COLUMNS]
     return frame[[*ITEM_COLUMNS, *extra]].reset_index(drop=True)
-
-

@@ -53,7 +53,18 @@ from ..pricing import usd_to_inr
 from ..runtime.budget import Budget
 from ..types import Response
 from . import _rundir
-from ._rundir import RUN_FILE, RUNS_DIR, ItemStore, check_resumable, locate_run, read_config, write_config
+from ._rundir import (
+    RUN_FILE,
+    RUNS_DIR,
+    ItemStore,
+    check_resumable,
+    dataset_hash,
+    git_commit,
+    locate_run,
+    read_config,
+    versions,
+    write_config,
+)
 from .dataset import Dataset, Item, load_dataset
 from .results import Results
 from .scorers import as_scorer, default_scorer_for, unscorable_warnings
@@ -154,8 +165,9 @@ class Experiment:
         self._scores_responses = isinstance(self.scorer, ResponseScorer)  # once: a protocol check is slow
         store = ItemStore(self.run_dir)
         log = CallLog(self.run_dir, run_id=self.run_id)
+        status = "failed"
         try:
-            write_config(self.run_dir / RUN_FILE, config)
+            write_config(self.run_dir / RUN_FILE, config | {"status": "running"})
             every = list(self._jobs())
             jobs = [job for job in every if job.key not in store.finished]
             state = _RunState(total=len(every), done=len(every) - len(jobs))
@@ -171,11 +183,16 @@ class Experiment:
                 _rundir.compact(store, log)
             if state.stopped_by_budget:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
-            return Results(store.frame(), log.to_frame(), config, self.run_dir)
+            status = "partial" if state.stopped_by_budget else "complete"
+            return Results(store.frame(), log.to_frame(), config | {"status": status}, self.run_dir)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            status = "interrupted"
+            raise
         finally:
             log.close()
             store.close()
             self._task = None
+            write_config(self.run_dir / RUN_FILE, config | {"status": status})
 
     async def _work(self, jobs: list[_Job], store: ItemStore, log: CallLog, state: _RunState) -> None:
         pending = iter(jobs)
@@ -303,7 +320,9 @@ class Experiment:
             "run_id": self.run_id,
             "created_at": _now_iso(),
             "library_version": __version__,
-            "dataset": {"name": self.dataset.name, "size": len(self.dataset)},
+            "dataset": {"name": self.dataset.name, "size": len(self.dataset), "hash": dataset_hash(self.dataset)},
+            "git_commit": git_commit(),
+            "versions": versions(),
             "strategies": {key: model_config(model, code=False) for key, model in self.strategies.items()},
             "config_format": _rundir.CONFIG_FORMAT,
             "scorer": getattr(self.scorer, "name", repr(self.scorer)),
