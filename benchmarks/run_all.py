@@ -26,6 +26,7 @@ SCRIPTS = {
     "import": "bench_import.py",
     "cache": "bench_cache.py",
     "log_frame": "bench_log_frame.py",
+    "experiment": "bench_experiment.py",
 }
 README = BENCH_DIR / "README.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"

@@ -95,7 +95,7 @@ _LAZY = {
     "runs": "experiments",
     "load_run": "experiments",
     "compare_runs": "experiments",
-    "aggregate_runs": "experiments",
+    "aggregate_runs": "_compare_runs",
     "query": "experiments",
 }
 

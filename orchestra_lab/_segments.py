@@ -46,6 +46,10 @@ class Segments:
         first = int(self._metadata(written[-1]).get(_FIRST, b"1"))
         return [path for path in written if _number(path) >= first]
 
+    def metadata(self) -> list[dict[bytes, bytes]]:
+        """The schema metadata of each segment (from its footer)."""
+        return [self._metadata(path) for path in self.paths()]
+
     def _written(self) -> list[Path]:
         return sorted(self.run_dir.glob(f"{self.name}-[0-9][0-9][0-9][0-9][0-9][0-9].parquet"))
 
@@ -100,6 +104,16 @@ class Segments:
         _durable_replace(tmp, target)
         self._reset_tail(fresh_tail)
         self._remove_superseded()
+
+    def merge(self, *, fresh_tail: str, metadata: dict[bytes, bytes] | None = None) -> None:
+        """Rewrite the segments as one (faster to read), when there are several; call it right after
+        :meth:`compact`, while the tail holds no rows. ``metadata`` goes into the merged segment's schema."""
+        import pyarrow as pa
+
+        if len(self.paths()) < 2:
+            return
+        table = pa.concat_tables(self.read(), promote_options="default")
+        self.compact(table.replace_schema_metadata(metadata), fresh_tail=fresh_tail, rewrite=True)
 
     def repair(self, *, fresh_tail: str) -> None:
         """Before writing: remove half-written segments and empty a tail that the last segment already holds."""

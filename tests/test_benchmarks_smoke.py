@@ -30,6 +30,9 @@ FIGURES = {
     "bench_import.py": ["import.orchestra_lab.seconds", "import.orchestra_lab.net_seconds"],
     "bench_cache.py": ["cache.hits_per_s.sequential", "cache.hits_per_s.gather"],
     "bench_log_frame.py": ["log_frame.to_frame.seconds", "log_frame.to_frame.peak_mb"],
+    "bench_experiment.py": [
+        f"experiment.300.{what}" for what in ("item_runs_per_s", "run_dir_mb", "load_seconds", "peak_rss_mb")
+    ],
     "bench_live_overhead.py": [
         f"live.{v}{cpu}" for v in ("a_raw_httpx", "b_openai_compatible", "c_fallback_router") for cpu in ("", ".cpu")
     ],
@@ -52,7 +55,9 @@ def figure_keys(stdout: str) -> list[str]:
     return [line.removeprefix("FIGURE ").split(":")[0] for line in stdout.splitlines() if line.startswith("FIGURE ")]
 
 
-@pytest.mark.parametrize("script", ["bench_replay.py", "bench_import.py", "bench_cache.py", "bench_log_frame.py"])
+@pytest.mark.parametrize(
+    "script", ["bench_replay.py", "bench_import.py", "bench_cache.py", "bench_log_frame.py", "bench_experiment.py"]
+)
 def test_script_prints_its_figure_lines(script: str, tmp_path: Path) -> None:
     done, report = run_quick(script, tmp_path)
     printed = figure_keys(done.stdout)

@@ -24,15 +24,20 @@ __all__ = ["arrow_schema", "frame_of", "to_arrow"]
 def _arrow_type(dtype: str) -> Any:
     import pyarrow as pa
 
-    return {
+    if dtype.startswith("datetime"):
+        return pa.timestamp("ns", tz="UTC")
+    types = {
         "category": pa.dictionary(pa.int32(), pa.string()),
         "string": pa.large_string(),
-        "int16": pa.int16(),
-        "Int16": pa.int16(),
-        "Int64": pa.int64(),
         "bool": pa.bool_(),
         "float64": pa.float64(),
-    }.get(dtype) or pa.timestamp("ns", tz="UTC")
+        "Float64": pa.float64(),
+    }
+    for bits in (16, 32, 64):
+        types[f"int{bits}"] = types[f"Int{bits}"] = getattr(pa, f"int{bits}")()
+    if dtype not in types:
+        raise ValueError(f"call-log dtype {dtype!r} has no Arrow type here: add it to _arrow_type")
+    return types[dtype]
 
 
 def arrow_schema() -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .catalog import RunComparison, aggregate_runs, compare_runs, load_run, runs
+from .catalog import RunComparison, compare_runs, load_run, runs
 from .dataset import Dataset, DatasetError, Item, list_datasets, load_dataset
 from .exports import Projection, export
 from .replay import (
@@ -39,7 +39,6 @@ __all__ = [
     "RouterEvaluation",
     "RunComparison",
     "Scorer",
-    "aggregate_runs",
     "aiq",
     "apgr",
     "as_scorer",

@@ -89,16 +89,25 @@ class ItemStore:
         self._tail.append(row)
         self.finished.add(_key(row))
 
-    def compact(self) -> None:
-        """Move the rows of the tail into the next segment."""
+    def compact(self, *, merge: bool = False) -> None:
+        """Move the rows of the tail into the next segment; with ``merge``, then rewrite the segments as one."""
         if self._tail:
             self._rewrite(_items_table(self._tail), rewrite=False)
+        if merge:
+            self._file.close()
+            as_json = sorted({name for meta in self._segments.metadata() for name in _json_columns(meta)})
+            self._segments.merge(fresh_tail="", metadata={_JSON_COLUMNS: json.dumps(as_json).encode()})
+            self._file = open(self._segments.tail, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def keep(self, predicate: Any) -> int:
         """Keep only the rows for which ``predicate(frame)`` (a boolean Series) holds, as one new segment (which
         supersedes the others atomically); returns how many rows were dropped."""
         frame = self.frame()
+        if frame.empty:
+            return 0
         kept = frame[predicate(frame)]
+        if len(kept) == len(frame):
+            return 0
         self._rewrite(_items_table(kept), rewrite=True)
         self.finished = {(s, str(i), int(r)) for s, i, r in zip(kept["strategy"], kept["item_id"], kept["repeat"])}
         return len(frame) - len(kept)
@@ -117,10 +126,10 @@ class ItemStore:
         self._file = open(self._segments.tail, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
 
-def compact(store: ItemStore, log: Any) -> None:
-    """Move both tails of a run into segments: the items, then the calls."""
-    store.compact()
-    log.compact()
+def compact(store: ItemStore, log: Any, *, merge: bool = False) -> None:
+    """Move both tails of a run into segments: the items, then the calls (``merge``: then one segment each)."""
+    store.compact(merge=merge)
+    log.compact(merge=merge)
 
 
 def convert(run_dir: str | Path) -> tuple[int, int]:
@@ -143,7 +152,7 @@ def convert(run_dir: str | Path) -> tuple[int, int]:
         raise FileNotFoundError(f"{run_dir / RUN_FILE}: no run here (expected {RUN_FILE} in the run directory)")
     store, log = ItemStore(run_dir), CallLog(run_dir)
     try:
-        compact(store, log)
+        compact(store, log, merge=True)
         return len(store.finished), len(log)
     finally:
         store.close()
@@ -228,6 +237,11 @@ def _columns_of(rows: Any) -> dict[str, list[Any]]:
     return {name: [row.get(name) for row in rows] for name in names}
 
 
+def _json_columns(metadata: dict[bytes, bytes] | None) -> list[str]:
+    """The columns of an items segment stored as JSON text, as its schema ``metadata`` names them."""
+    return json.loads((metadata or {}).get(_JSON_COLUMNS, b"[]"))
+
+
 def _loose(column: Any) -> bool:
     """Whether pandas reads the JSON-lines rows of this column as objects: all missing, or integers with gaps."""
     import pyarrow as pa
@@ -245,7 +259,7 @@ def _segment_frame(segments: Segments, columns: list[str] | None = None) -> Any:
         tables = [t.select([c for c in columns if c in t.column_names]) for t in tables]
     if not tables:
         return pd.DataFrame()
-    as_json = sorted({c for t in tables for c in json.loads((t.schema.metadata or {}).get(_JSON_COLUMNS, b"[]"))})
+    as_json = sorted({name for table in tables for name in _json_columns(table.schema.metadata)})
     table = pa.concat_tables(tables, promote_options="default")
     as_json = [c for c in as_json if c in table.column_names]
     loose = [f.name for f in table.schema if f.name not in as_json and _loose(table.column(f.name))]

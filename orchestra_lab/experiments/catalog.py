@@ -14,6 +14,8 @@
 ["strategies['m']"]
 >>> comparison.paired["strategy"].tolist(), int(comparison.paired["n"].iloc[0])
 (['m'], 6)
+
+Repeated runs aggregate with :func:`orchestra_lab.aggregate_runs` (in :mod:`orchestra_lab._compare_runs`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +37,11 @@ __all__ = [
     "RUN_COLUMNS",
     "RUN_SCHEMA",
     "RunComparison",
-    "aggregate_runs",
     "compare_runs",
     "config_hash",
     "load_run",
     "run_dir_of",
+    "run_name",
     "runs",
 ]
 
@@ -129,23 +131,9 @@ class RunComparison:
 def compare_runs(a: str | Path | Results, b: str | Path | Results, root: str | Path = RUNS_DIR) -> RunComparison:
     """Compare run ``b`` with run ``a`` (run directories, run ids under ``root``, or loaded :class:`Results`)."""
     first, second = (x if isinstance(x, Results) else load_run(x, root) for x in (a, b))
-    name_a, name_b = (_name(r) for r in (first, second))
+    name_a, name_b = (run_name(r) for r in (first, second))
     setup = pd.DataFrame(list(_setup_changes(first.config, second.config)), columns=["what", "a", "b"])
     return RunComparison(name_a, name_b, setup, _summary_moves(first, second), _paired(first, second))
-
-
-def aggregate_runs(runs_: Sequence[str | Path | Results], root: str | Path = RUNS_DIR) -> Any:
-    """Repeated runs (e.g. over seeds) as one table: per strategy, the mean over runs of each summary column and,
-    for the headline ones, the spread and a 95% interval over runs -- the table ``orchestra-lab collect`` makes
-    (a :class:`~orchestra_lab._compare_runs.SweepComparison`)."""
-    from .._compare_runs import SweepComparison, failed_runs
-
-    frames = []
-    for run in runs_:
-        results = run if isinstance(run, Results) else load_run(run, root)
-        frames.append(results.summary().reset_index().assign(run=_name(results)))
-    rows = pd.concat(frames, ignore_index=True)
-    return SweepComparison.of(rows[["run", *rows.columns.drop("run")]], [], [], failed_runs([]))
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
@@ -193,7 +181,8 @@ def _status(recorded: str | None, done: int, total: int) -> str:
     return "interrupted" if recorded == "running" else "partial"
 
 
-def _name(results: Results) -> str:
+def run_name(results: Results) -> str:
+    """The run id of loaded results (else their run directory)."""
     return str(results.config.get("run_id") or results.run_dir or "results")
 
 

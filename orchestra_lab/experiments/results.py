@@ -138,7 +138,7 @@ class Results:
     """Items, calls and config of one experiment run, with summaries, comparisons and cost projections.
 
     ``items`` has the columns of :data:`ITEM_SCHEMA` (missing ones are filled empty), ``calls`` is the call-log
-    frame, ``config`` the run's ``run.json``.
+    frame (when not given, read from ``run_dir`` the first time it is used), ``config`` the run's ``run.json``.
 
     >>> import pandas as pd
     >>> from orchestra_lab import Results
@@ -156,23 +156,35 @@ class Results:
         run_dir: str | Path | None = None,
     ) -> None:
         self.items = items_frame(items)
-        self.calls = calls if calls is not None else pd.DataFrame(columns=list(CALL_COLUMNS))
+        self._calls = calls
         self.config = dict(config or {})
         self.run_dir = Path(run_dir) if run_dir is not None else None
 
+    @property
+    def calls(self) -> pd.DataFrame:
+        """The call-log frame: as given, else read from ``run_dir`` on first use (empty without either)."""
+        if self._calls is None:
+            if self.run_dir is not None and CallLog.exists_in(self.run_dir):
+                self._calls = CallLog.load(self.run_dir).to_frame()
+            else:
+                self._calls = pd.DataFrame(columns=list(CALL_COLUMNS))
+        return self._calls
+
+    @calls.setter
+    def calls(self, frame: pd.DataFrame) -> None:
+        self._calls = frame
+
     @classmethod
     def load(cls, run_dir: str | Path) -> Results:
-        """Read a run directory written by :class:`~orchestra_lab.experiments.run.Experiment`."""
+        """Read a run directory written by :class:`~orchestra_lab.experiments.run.Experiment` (its calls when
+        :attr:`calls` is first used)."""
         run_dir = Path(run_dir)
         config_path = run_dir / RUN_FILE
         if not config_path.exists():
             raise FileNotFoundError(f"{config_path}: no run here (expected {RUN_FILE} in the run directory)")
-        log = CallLog.load(run_dir)
-        try:
-            calls = log.to_frame()
-        finally:
-            log.close()
-        return cls(read_items(run_dir), calls, read_config(config_path), run_dir)
+        if not CallLog.exists_in(run_dir):
+            raise FileNotFoundError(f"{run_dir}: no call log here (expected calls.jsonl in the run directory)")
+        return cls(read_items(run_dir), None, read_config(config_path), run_dir)  # calls read on first use
 
     # -- tables ----------------------------------------------------------------------------------------------
     @property

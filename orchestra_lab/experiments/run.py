@@ -180,11 +180,11 @@ class Experiment:
                 state.bar = stack.enter_context(_progress_bar(self.progress, state))
                 await self._work(jobs, store, log, state)
             if _rundir.COMPACT_ROWS is not None:
-                _rundir.compact(store, log)
+                _rundir.compact(store, log, merge=True)
             if state.stopped_by_budget:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
             status = "partial" if state.stopped_by_budget else "complete"
-            return Results(store.frame(), log.to_frame(), config | {"status": status}, self.run_dir)
+            return Results(store.frame(), None, config | {"status": status}, self.run_dir)  # calls read when used
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
             status = "interrupted"
             raise
