@@ -53,7 +53,11 @@ RUN_SCHEMA: tuple[tuple[str, str], ...] = (
     ("dataset", "dataset name"),
     ("dataset_hash", "content hash of the dataset's items (empty for runs recorded before it was kept)"),
     ("strategies", "strategy keys, comma-separated"),
-    ("config_hash", "hash of the setup: dataset, strategies' configuration, scorer, system, params, seeds"),
+    (
+        "config_hash",
+        "hash of the setup: dataset, strategies' configuration, scorer, system, params (not the seeds: "
+        "repeated runs of one setup share it)",
+    ),
     ("git_commit", "git commit of the working directory the run was made in (+dirty: uncommitted changes)"),
     ("versions", "Python and package versions of the last session, e.g. 'orchestra_lab 0.1.0, pandas 2.2.3'"),
     ("items_done", "strategy x item x repeat rows finished"),
@@ -100,8 +104,9 @@ def run_dir_of(run: str | Path, root: str | Path = RUNS_DIR) -> Path:
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    """A short hash of a run's setup (what makes two runs' rows comparable), from its ``run.json``."""
-    setup = {key: config.get(key) for key in _SETUP_KEYS}
+    """A short hash of a run's setup (what makes two runs' rows comparable), from its ``run.json``; runs that
+    differ only in their seeds share it."""
+    setup = {key: config.get(key) for key in _SETUP_KEYS if key not in ("seeds", "repeats")}
     setup["dataset"] = {k: v for k, v in (setup["dataset"] or {}).items() if k != "size"}
     return hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
