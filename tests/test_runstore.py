@@ -190,3 +190,32 @@ def test_a_jsonl_run_directory_still_loads_and_converts(tmp_path: Path, monkeypa
     pd.testing.assert_frame_equal(new.items, old.items)
     pd.testing.assert_frame_equal(new.calls, old.calls)
     assert len(CallLog.load(tmp_path / "old")) == len(old.calls)
+
+
+def test_a_crash_inside_the_final_merge_reads_every_row_once(tmp_path: Path, monkeypatch) -> None:
+    """The merged segment supersedes the others as soon as it is in place: a crash before they are deleted (or
+    before the tail is reset) reads each row once, and the next writer deletes the superseded files."""
+    from orchestra_lab import _segments
+
+    monkeypatch.setattr(_rundir, "COMPACT_ROWS", 5)
+    real_remove = _segments.Segments._remove_superseded
+
+    def crash_after_a_merge(self: _segments.Segments) -> None:
+        if len(self._written()) > len(self.paths()):  # a merged segment supersedes older ones
+            raise KeyboardInterrupt  # the process dies here
+        real_remove(self)
+
+    monkeypatch.setattr(_segments.Segments, "_remove_superseded", crash_after_a_merge)
+    with pytest.raises(KeyboardInterrupt):
+        experiment(tmp_path / "r").run()
+    calls = sorted((tmp_path / "r").glob("calls-*.parquet"))
+    items = sorted((tmp_path / "r").glob("items-*.parquet"))
+    assert len(items) > 2 and len(calls) > 1  # died merging the items (superseded ones still there), calls unmerged
+
+    loaded = Results.load(tmp_path / "r")
+    assert len(loaded.items) == 2 * N_ITEMS and not loaded.items.duplicated(["strategy", "item_id"]).any()
+    assert len(loaded.calls) == 2 * N_ITEMS and loaded.calls["call_id"].is_unique
+
+    monkeypatch.setattr(_segments.Segments, "_remove_superseded", real_remove)
+    assert len(experiment(tmp_path / "r").run().items) == 2 * N_ITEMS  # nothing left to ask: all were finished
+    assert len(list((tmp_path / "r").glob("items-*.parquet"))) == 1

@@ -9,10 +9,9 @@ directory written before the segments existed (tails only) reads the same way.
 >>> store = ItemStore(pathlib.Path(tempfile.mkdtemp()))
 >>> store.append({"strategy": "s", "item_id": "q1", "repeat": 0, "expected": [1, 2], "score": 1.0})
 >>> store.compact()
->>> frame = store.frame()
->>> store.close()
->>> frame[["item_id", "expected"]].values.tolist(), store.finished
+>>> store.frame()[["item_id", "expected"]].values.tolist(), store.finished
 ([['q1', [1, 2]]], {('s', 'q1', 0)})
+>>> store.close()
 """
 
 from __future__ import annotations
@@ -117,7 +116,9 @@ class ItemStore:
         return _concat(_segment_frame(self._segments), _records_frame(self._tail))
 
     def close(self) -> None:
+        """Close the tail; the rows stay readable (:meth:`frame`), the finished keys are forgotten."""
         self._file.close()
+        self.finished = set()
 
     def _rewrite(self, table: Any, *, rewrite: bool) -> None:
         self._file.close()

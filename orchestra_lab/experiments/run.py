@@ -168,9 +168,9 @@ class Experiment:
         status = "failed"
         try:
             write_config(self.run_dir / RUN_FILE, config | {"status": "running"})
-            every = list(self._jobs())
-            jobs = [job for job in every if job.key not in store.finished]
-            state = _RunState(total=len(every), done=len(every) - len(jobs))
+            jobs = [job for job in self._jobs() if job.key not in store.finished]
+            total = self.repeats * len(self.dataset) * len(self.strategies)
+            state = _RunState(total=total, done=total - len(jobs))
             budget = self._budget(log)
             with contextlib.ExitStack() as stack:
                 stack.enter_context(log)
@@ -179,11 +179,13 @@ class Experiment:
                     stack.enter_context(budget)
                 state.bar = stack.enter_context(_progress_bar(self.progress, state))
                 await self._work(jobs, store, log, state)
+            del jobs  # a job per strategy x item x repeat: not kept while the results are read
             if _rundir.COMPACT_ROWS is not None:
                 _rundir.compact(store, log, merge=True)
             if state.stopped_by_budget:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
             status = "partial" if state.stopped_by_budget else "complete"
+            store.close()  # its keys are not needed any more: the memory goes to the results
             return Results(store.frame(), None, config | {"status": status}, self.run_dir)  # calls read when used
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
             status = "interrupted"
