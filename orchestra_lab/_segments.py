@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ __all__ = ["Segments"]
 
 _TAIL_SIZE = b"orchestra_lab.tail_bytes"
 _TAIL_CRC = b"orchestra_lab.tail_crc32"
-_FIRST = b"orchestra_lab.first_segment"  # the oldest segment still part of the table (a rewrite supersedes older)
+_FIRST = b"orchestra_lab.first_segment"
+COMPRESSION = "zstd"  # the oldest segment still part of the table (a rewrite supersedes older)
 
 
 class Segments:
@@ -89,31 +91,49 @@ class Segments:
         The caller holds the tail's writer closed and reopens it afterwards."""
         import pyarrow.parquet as pq
 
+        def write(tmp: Path, metadata: dict[bytes, bytes]) -> None:
+            pq.write_table(table.replace_schema_metadata(metadata), tmp, compression=COMPRESSION)
+
+        self._commit(write, dict(table.schema.metadata or {}), fresh_tail=fresh_tail, rewrite=rewrite)
+
+    def merge(self, *, fresh_tail: str, metadata: dict[bytes, bytes] | None = None) -> None:
+        """Rewrite the segments as one (faster to read), segment by segment (little memory), when there are
+        several; call it right after :meth:`compact`, while the tail holds no rows. ``metadata`` goes into the
+        merged segment's schema."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        paths = self.paths()
+        if len(paths) < 2:
+            return
+        schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths], promote_options="default")
+
+        def write(tmp: Path, merged_metadata: dict[bytes, bytes]) -> None:
+            with pq.ParquetWriter(tmp, schema.with_metadata(merged_metadata), compression=COMPRESSION) as writer:
+                for path in paths:
+                    writer.write_table(_conformed(pq.read_table(path), schema))
+
+        self._commit(write, dict(metadata or {}), fresh_tail=fresh_tail, rewrite=True)
+        pa.default_memory_pool().release_unused()
+
+    def _commit(self, write: Callable[[Path, dict[bytes, bytes]], None], metadata: dict[bytes, bytes], *,
+                fresh_tail: str, rewrite: bool) -> None:  # fmt: skip
+        """Write the next segment through ``write(tmp_path, metadata)``, rename it into place, reset the tail."""
         data = self.tail.read_bytes() if self.tail.exists() else b""
         paths = self.paths()
         number = _number(paths[-1]) + 1 if paths else 1
         first = number if rewrite or not paths else _number(paths[0])
-        meta = dict(table.schema.metadata or {}) | {
+        metadata = metadata | {
             _TAIL_SIZE: str(len(data)).encode(),
             _TAIL_CRC: str(zlib.crc32(data)).encode(),
             _FIRST: str(first).encode(),
         }
         target = self.run_dir / f"{self.name}-{number:06d}.parquet"
         tmp = target.with_suffix(".parquet.tmp")
-        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+        write(tmp, metadata)
         _durable_replace(tmp, target)
         self._reset_tail(fresh_tail)
         self._remove_superseded()
-
-    def merge(self, *, fresh_tail: str, metadata: dict[bytes, bytes] | None = None) -> None:
-        """Rewrite the segments as one (faster to read), when there are several; call it right after
-        :meth:`compact`, while the tail holds no rows. ``metadata`` goes into the merged segment's schema."""
-        import pyarrow as pa
-
-        if len(self.paths()) < 2:
-            return
-        table = pa.concat_tables(self.read(), promote_options="default")
-        self.compact(table.replace_schema_metadata(metadata), fresh_tail=fresh_tail, rewrite=True)
 
     def repair(self, *, fresh_tail: str) -> None:
         """Before writing: remove half-written segments and empty a tail that the last segment already holds."""
@@ -133,6 +153,18 @@ class Segments:
         tmp = self.tail.with_suffix(".jsonl.tmp")
         tmp.write_text(fresh_tail, encoding="utf-8")
         _durable_replace(tmp, self.tail)
+
+
+def _conformed(table: Any, schema: Any) -> Any:
+    """``table`` with the columns of ``schema``, in its order and types (a column it lacks: nulls)."""
+    import pyarrow as pa
+
+    columns = [
+        table.column(field.name).cast(field.type) if field.name in table.column_names
+        else pa.nulls(table.num_rows, field.type)
+        for field in schema
+    ]  # fmt: skip
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _number(path: Path) -> int:
