@@ -219,3 +219,11 @@ def test_a_crash_inside_the_final_merge_reads_every_row_once(tmp_path: Path, mon
     monkeypatch.setattr(_segments.Segments, "_remove_superseded", real_remove)
     assert len(experiment(tmp_path / "r").run().items) == 2 * N_ITEMS  # nothing left to ask: all were finished
     assert len(list((tmp_path / "r").glob("items-*.parquet"))) == 1
+
+
+def test_results_leave_the_callers_items_frame_alone() -> None:
+    items = pd.DataFrame({"strategy": ["a"], "item_id": [1], "score": ["1"], "cost_usd": [0.1], "repeat": [None]})
+    before = items.copy()
+    typed = Results(items).items
+    pd.testing.assert_frame_equal(items, before)
+    assert typed["score"].tolist() == [1.0] and typed["item_id"].tolist() == ["1"]

@@ -430,7 +430,8 @@ def items_frame(rows: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
 
     ``cost_inr`` is filled from ``cost_usd`` where missing; a duplicated (strategy, item, repeat) keeps its first row.
     """
-    frame = pd.DataFrame(rows).copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+    # a shallow copy: columns are replaced below, never changed in place, so the caller's frame is left alone
+    frame = rows.copy(deep=False) if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
     for column in ITEM_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
