@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Segments"]
+__all__ = ["Segments", "release_arrow_memory"]
 
 _TAIL_SIZE = b"orchestra_lab.tail_bytes"
 _TAIL_CRC = b"orchestra_lab.tail_crc32"
@@ -114,7 +114,7 @@ class Segments:
                     writer.write_table(_conformed(pq.read_table(path), schema))
 
         self._commit(write, dict(metadata or {}), fresh_tail=fresh_tail, rewrite=True)
-        pa.default_memory_pool().release_unused()
+        release_arrow_memory()
 
     def _commit(self, write: Callable[[Path, dict[bytes, bytes]], None], metadata: dict[bytes, bytes], *,
                 fresh_tail: str, rewrite: bool) -> None:  # fmt: skip
@@ -153,6 +153,14 @@ class Segments:
         tmp = self.tail.with_suffix(".jsonl.tmp")
         tmp.write_text(fresh_tail, encoding="utf-8")
         _durable_replace(tmp, self.tail)
+
+
+def release_arrow_memory() -> None:
+    """Hand Arrow's freed buffers back to the system (its allocator keeps them otherwise: 100+ MB after reading a
+    large run)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _conformed(table: Any, schema: Any) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._segments import release_arrow_memory
 from .schema import COLUMNS, DEFAULTS, DTYPES
 
 __all__ = ["arrow_schema", "frame_of", "to_arrow"]
@@ -56,15 +57,17 @@ def to_arrow(frame: Any) -> Any:
 
 def frame_of(tables: list[Any]) -> Any:
     """Segments (Arrow tables, oldest first) as one frame with the schema's dtypes; a column a segment lacks (it
-    was written before the column was added) holds the column's default."""
+    was written before the column was added) holds the column's default. Empties ``tables`` (to free memory)."""
     import pyarrow as pa
 
     schema = arrow_schema()
-    aligned = [_aligned(table, schema) for table in tables] or [schema.empty_table()]
-    table = pa.concat_tables(aligned).unify_dictionaries()
+    table = pa.concat_tables([_aligned(t, schema) for t in tables] or [schema.empty_table()]).unify_dictionaries()
+    tables.clear()  # ``table`` holds the only references: converting frees each column as it goes
     frame = table.to_pandas(types_mapper=_mapper(), split_blocks=True, self_destruct=True)
+    del table
     for name in COLUMNS:
         frame[name] = _typed(frame[name], DTYPES[name])
+    release_arrow_memory()
     return frame
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .._jsonl import cut_torn_tail, read_records
-from .._segments import Segments
+from .._segments import Segments, release_arrow_memory
 
 __all__ = [
     "COMPACT_ROWS",
@@ -271,7 +271,10 @@ def _segment_frame(segments: Segments, columns: list[str] | None = None) -> Any:
         encoded = table.column(name).combine_chunks().dictionary_encode()
         decoded = [json.loads(text) for text in encoded.dictionary.to_pylist()]
         frame[name] = [None if i is None else decoded[i] for i in encoded.indices.to_pylist()]
-    return frame[[c for c in table.column_names]]
+    frame = frame[list(table.column_names)]
+    del tables, table
+    release_arrow_memory()
+    return frame
 
 
 def item_line(row: Mapping[str, Any]) -> str:
