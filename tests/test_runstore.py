@@ -227,3 +227,15 @@ def test_results_leave_the_callers_items_frame_alone() -> None:
     typed = Results(items).items
     pd.testing.assert_frame_equal(items, before)
     assert typed["score"].tolist() == [1.0] and typed["item_id"].tolist() == ["1"]
+
+
+def test_results_keep_the_calls_they_were_made_with_when_the_run_goes_on(tmp_path: Path) -> None:
+    """Calls are read from the run directory on first use: a later resume that adds calls does not change the
+    results an earlier run() returned (nor those loaded before it)."""
+    model = FunctionModel(adder, name="adder", cost_per_call=0.001)
+    data = [{"id": f"q{i}", "input": f"What is {i} + 1000?", "expected": str(i + 1000)} for i in range(6)]
+    first = Experiment(data[:4], [model], scorer="exact", run_dir=tmp_path, progress=False).run()
+    loaded = Results.load(tmp_path)
+    Experiment(data, [model], scorer="exact", run_dir=tmp_path, progress=False).run()
+    assert len(first.calls) == len(loaded.calls) == 4
+    assert len(Results.load(tmp_path).calls) == 6

@@ -157,6 +157,7 @@ class Results:
     ) -> None:
         self.items = items_frame(items)
         self._calls = calls
+        self._calls_rows: int | None = None  # read lazily: only the first rows, those there when these were made
         self.config = dict(config or {})
         self.run_dir = Path(run_dir) if run_dir is not None else None
 
@@ -165,7 +166,8 @@ class Results:
         """The call-log frame: as given, else read from ``run_dir`` on first use (empty without either)."""
         if self._calls is None:
             if self.run_dir is not None and CallLog.exists_in(self.run_dir):
-                self._calls = CallLog.load(self.run_dir).to_frame()
+                frame = CallLog.load(self.run_dir).to_frame()  # rows are only appended: the first are ours
+                self._calls = frame if self._calls_rows in (None, len(frame)) else frame.iloc[: self._calls_rows]
             else:
                 self._calls = pd.DataFrame(columns=list(CALL_COLUMNS))
         return self._calls
@@ -184,7 +186,17 @@ class Results:
             raise FileNotFoundError(f"{config_path}: no run here (expected {RUN_FILE} in the run directory)")
         if not CallLog.exists_in(run_dir):
             raise FileNotFoundError(f"{run_dir}: no call log here (expected calls.jsonl in the run directory)")
-        return cls(read_items(run_dir), None, read_config(config_path), run_dir)  # calls read on first use
+        return cls.of_run(read_items(run_dir), CallLog.load(run_dir), read_config(config_path), run_dir)
+
+    @classmethod
+    def of_run(
+        cls, items: pd.DataFrame | list[dict[str, Any]], log: CallLog, config: Mapping[str, Any], run_dir: Path
+    ) -> Results:
+        """Results of a run directory whose call log is ``log``: its calls are read when first used (the rows
+        ``log`` has now, even if the run records more later) once they are in segments, else taken now."""
+        results = cls(items, None if log.compacted_rows else log.tail_frame(), config, run_dir)
+        results._calls_rows = len(log)
+        return results
 
     # -- tables ----------------------------------------------------------------------------------------------
     @property

@@ -186,7 +186,7 @@ class Experiment:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
             status = "partial" if state.stopped_by_budget else "complete"
             store.close()  # its keys are not needed any more: the memory goes to the results
-            return Results(store.frame(), None, config | {"status": status}, self.run_dir)  # calls read when used
+            return Results.of_run(store.frame(), log, config | {"status": status}, self.run_dir)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
             status = "interrupted"
             raise
