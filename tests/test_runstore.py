@@ -239,3 +239,17 @@ def test_results_keep_the_calls_they_were_made_with_when_the_run_goes_on(tmp_pat
     Experiment(data, [model], scorer="exact", run_dir=tmp_path, progress=False).run()
     assert len(first.calls) == len(loaded.calls) == 4
     assert len(Results.load(tmp_path).calls) == 6
+
+
+def test_an_item_column_unknown_to_the_store_round_trips_with_its_type(tmp_path: Path) -> None:
+    """A column a newer version adds to the item rows (a number, a label, any JSON) is stored and read back."""
+    store = _rundir.ItemStore(tmp_path)
+    rows = [{"strategy": "s", "item_id": f"q{i}", "repeat": 0, "ttft_s": None if i else 0.25, "tag": "x",
+             "extra": {"k": [i]}} for i in range(2)]  # fmt: skip
+    for row in rows:
+        store.append(row)
+    store.compact()
+    store.close()
+    frame = _rundir.read_items(tmp_path)
+    assert frame["ttft_s"].tolist()[0] == 0.25 and pd.isna(frame["ttft_s"].tolist()[1])
+    assert frame["tag"].tolist() == ["x", "x"] and frame["extra"].tolist() == [{"k": [0]}, {"k": [1]}]

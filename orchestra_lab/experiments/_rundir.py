@@ -218,7 +218,7 @@ def _items_table(rows: Any) -> Any:
     columns = _columns_of(rows)
     arrays, as_json = {}, []
     for name, values in columns.items():
-        kind = _ITEM_TYPES.get(name)
+        kind = _ITEM_TYPES.get(name) or _numeric_type(values)
         if kind is not None:
             arrays[name] = pa.array(values, type=kind, from_pandas=True)  # NaN stored as null, as in the JSON lines
         elif name != "expected" and all(v is None or isinstance(v, str) for v in values):
@@ -227,6 +227,15 @@ def _items_table(rows: Any) -> Any:
             as_json.append(name)
             arrays[name] = pa.array([None if v is None else item_line(v)[:-1] for v in values], pa.string())
     return pa.table(arrays).replace_schema_metadata({_JSON_COLUMNS: json.dumps(as_json).encode()})
+
+
+def _numeric_type(values: list[Any]) -> str | None:
+    """``int64`` / ``float64`` for a column of numbers (and missing values) no table above names, e.g. one a newer
+    version added; ``None`` otherwise."""
+    present = [v for v in values if v is not None]
+    if not present or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return None
+    return "int64" if all(isinstance(v, int) for v in present) else "float64"
 
 
 def _columns_of(rows: Any) -> dict[str, list[Any]]:
