@@ -244,12 +244,20 @@ def test_results_keep_the_calls_they_were_made_with_when_the_run_goes_on(tmp_pat
 def test_an_item_column_unknown_to_the_store_round_trips_with_its_type(tmp_path: Path) -> None:
     """A column a newer version adds to the item rows (a number, a label, any JSON) is stored and read back."""
     store = _rundir.ItemStore(tmp_path)
-    rows = [{"strategy": "s", "item_id": f"q{i}", "repeat": 0, "ttft_s": None if i else 0.25, "tag": "x",
-             "extra": {"k": [i]}} for i in range(2)]  # fmt: skip
-    for row in rows:
-        store.append(row)
-    store.compact()
+    batches = [  # the new column missing, then integers, then floats: one type in every segment, so they merge
+        [{"strategy": "s", "item_id": "q0", "repeat": 0, "expected": 1, "ttft_s": None}],
+        [{"strategy": "s", "item_id": "q1", "repeat": 0, "expected": "one", "ttft_s": 1, "tag": "x"}],
+        [{"strategy": "s", "item_id": "q2", "repeat": 0, "expected": [1], "ttft_s": 0.25, "extra": {"k": [2]}}],
+    ]
+    for batch in batches:
+        for row in batch:
+            store.append(row)
+        store.compact()
+    store.compact(merge=True)
     store.close()
+    assert len(list(tmp_path.glob("items-*.parquet"))) == 1
     frame = _rundir.read_items(tmp_path)
-    assert frame["ttft_s"].tolist()[0] == 0.25 and pd.isna(frame["ttft_s"].tolist()[1])
-    assert frame["tag"].tolist() == ["x", "x"] and frame["extra"].tolist() == [{"k": [0]}, {"k": [1]}]
+    assert frame["expected"].tolist() == [1, "one", [1]]
+    assert frame["ttft_s"].tolist()[1:] == [1.0, 0.25] and pd.isna(frame["ttft_s"].iloc[0])
+    assert frame["tag"].isna().tolist() == [True, False, True] and frame["tag"].iloc[1] == "x"
+    assert frame["extra"].tolist() == [None, None, {"k": [2]}]

@@ -63,6 +63,9 @@ _ITEM_TYPES = {
     "repeat": "int64", "seed": "int64", "difficulty": "float64", "score": "float64", "cost_usd": "float64",
     "cost_inr": "float64", "latency_s": "float64", "calls": "int64", "cache_hits": "int64", "finished_at": "float64",
 }  # fmt: skip
+_STRING_COLUMNS = dict.fromkeys(
+    ("strategy", "item_id", "category", "input", "output", "status", "error_type", "error", "call_id"), "string"
+)
 _JSON_COLUMNS = b"orchestra_lab.json_columns"
 
 
@@ -211,31 +214,32 @@ def _concat(*frames: Any) -> Any:
 
 
 def _items_table(rows: Any) -> Any:
-    """Item rows (dicts, or a frame of them) as an Arrow table: fixed types where known, else strings, else JSON
-    text (those columns named in the metadata)."""
+    """Item rows (dicts, or a frame of them) as an Arrow table, typed the same in every segment so they merge:
+    the known columns by name (``expected``: JSON text), a column the store does not know (a newer version's) by
+    its values -- numbers as float64, text as strings, all missing as null, anything else as JSON text. The JSON
+    columns are named in the table's metadata."""
     import pyarrow as pa
 
-    columns = _columns_of(rows)
     arrays, as_json = {}, []
-    for name, values in columns.items():
-        kind = _ITEM_TYPES.get(name) or _numeric_type(values)
-        if kind is not None:
-            arrays[name] = pa.array(values, type=kind, from_pandas=True)  # NaN stored as null, as in the JSON lines
-        elif name != "expected" and all(v is None or isinstance(v, str) for v in values):
-            arrays[name] = pa.array(values, type=pa.string())
-        else:
+    for name, values in _columns_of(rows).items():
+        kind = _ITEM_TYPES.get(name) or _STRING_COLUMNS.get(name) or _unknown_column_type(name, values)
+        if kind == "json":
             as_json.append(name)
             arrays[name] = pa.array([None if v is None else item_line(v)[:-1] for v in values], pa.string())
+        else:
+            arrays[name] = pa.array(values, type=kind, from_pandas=True)  # NaN stored as null, as in the JSON lines
     return pa.table(arrays).replace_schema_metadata({_JSON_COLUMNS: json.dumps(as_json).encode()})
 
 
-def _numeric_type(values: list[Any]) -> str | None:
-    """``int64`` / ``float64`` for a column of numbers (and missing values) no table above names, e.g. one a newer
-    version added; ``None`` otherwise."""
+def _unknown_column_type(name: str, values: list[Any]) -> str:
     present = [v for v in values if v is not None]
-    if not present or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return None
-    return "int64" if all(isinstance(v, int) for v in present) else "float64"
+    if name == "expected":
+        return "json"
+    if not present:
+        return "null"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "float64"
+    return "string" if all(isinstance(v, str) for v in present) else "json"
 
 
 def _columns_of(rows: Any) -> dict[str, list[Any]]:
