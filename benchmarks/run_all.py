@@ -28,6 +28,7 @@ SCRIPTS = {
     "log_frame": "bench_log_frame.py",
     "mcnemar": "bench_mcnemar.py",
     "streaming": "bench_streaming.py",
+    "experiment": "bench_experiment.py",
 }
 README = BENCH_DIR / "README.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"

@@ -97,6 +97,11 @@ _LAZY = {
     # notebook display (imports IPython and ipywidgets on first use)
     "show_stream": "ui",
     "evaluate_router": "experiments",
+    "runs": "experiments",
+    "load_run": "experiments",
+    "compare_runs": "experiments",
+    "aggregate_runs": "_compare_runs",
+    "query": "experiments",
 }
 
 __all__ = [
@@ -163,8 +168,10 @@ __all__ = [
     "Usage",
     "WeightedVote",
     "__version__",
+    "aggregate_runs",
     "answer_key",
     "as_scorer",
+    "compare_runs",
     "default_log",
     "describe_schema",
     "evaluate_router",
@@ -172,9 +179,12 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "load_router",
+    "load_run",
     "models_by_cost",
     "profiles",
+    "query",
     "replay_models",
+    "runs",
     "set_price",
     "set_usd_inr",
     "show_stream",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -135,3 +136,19 @@ def failed_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Failed runs as a table: ``run``, its parameters, ``error_type`` and ``error``."""
     rows = [{"run": r["run"], **r["parameters"], "error_type": r["error_type"], "error": r["error"]} for r in records]
     return pd.DataFrame(rows, columns=None if rows else ["run", "error_type", "error"])
+
+
+def aggregate_runs(runs: Sequence[Any], root: str | Path = "orchestra_runs") -> SweepComparison:
+    """Repeated runs of one setup (e.g. over seeds) as one table: per strategy, the mean over runs of each summary
+    column and, for the headline ones, the spread and a 95% interval over runs -- what ``orchestra-lab collect``
+    makes of a sweep. ``runs``: run directories, run ids under ``root``, or loaded
+    :class:`~orchestra_lab.experiments.results.Results`."""
+    from .experiments.catalog import load_run, run_name
+    from .experiments.results import Results
+
+    frames = []
+    for run in runs:
+        results = run if isinstance(run, Results) else load_run(run, root)
+        frames.append(results.summary().reset_index().assign(run=run_name(results)))
+    rows = pd.concat(frames, ignore_index=True)
+    return SweepComparison.of(rows[["run", *rows.columns.drop("run")]], [], [], failed_runs([]))

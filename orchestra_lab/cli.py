@@ -1,4 +1,5 @@
-"""The ``orchestra-lab`` command: the demo, and running, sweeping and collecting parameterized notebooks.
+"""The ``orchestra-lab`` command: the demo, running, sweeping and collecting parameterized notebooks, converting
+run directories.
 
 Exit codes: 0 success; 1 a notebook (or a sweep combination) failed while running; 2 bad usage or input (one line
 on stderr, no traceback). The work is done by :mod:`orchestra_lab.sweep`; this module only parses and prints.
@@ -56,6 +57,14 @@ their "seed" are repeats: every numeric column of their summary.csv is averaged,
 (score_mean, costs per item, latency_p95_s -- or all, when the summaries have none of them) get the standard
 deviation over runs and a 95% interval (Student t). Failed runs are listed with their error. --rows writes every
 run's rows instead, with the run's parameters as columns."""
+
+_CONVERT_EXAMPLES = """examples:
+  orchestra-lab convert orchestra_runs/20260101-120000-ab12cd
+  orchestra-lab convert orchestra_runs/*
+
+moves a run directory's JSON-lines rows (items.jsonl, calls.jsonl: all of them in a directory written before
+Parquet segments existed, the last rows of a stopped run) into Parquet segments. Loading needs no conversion; a
+converted run loads faster and takes less space, and can still be resumed."""
 
 _DEMO_EXAMPLES = """examples:
   orchestra-lab demo
@@ -119,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     collect.add_argument("-o", "--output", type=Path, help="table file; the format follows the suffix")
     collect.add_argument("--rows", action="store_true", help="every run's rows instead of the comparison")
     collect.set_defaults(command=_cmd_collect)
+
+    convert = _subcommand(commands, "convert", "store run directories' rows as Parquet segments", _CONVERT_EXAMPLES)
+    convert.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="a run directory (repeatable)")
+    convert.set_defaults(command=_cmd_convert)
     return parser
 
 
@@ -198,6 +211,15 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     failed = len(comparison.failed)
     written = nbruns.write_comparison(comparison, args.output)
     print(f"wrote {written} ({len(comparison.table)} rows; {failed} failed run{'' if failed == 1 else 's'})")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .experiments._rundir import convert
+
+    for run_dir in args.run_dirs:
+        items, calls = convert(run_dir)
+        print(f"converted {run_dir}: {items} item rows, {calls} call rows")
     return 0
 
 

@@ -31,6 +31,9 @@ FIGURES = {
     "bench_cache.py": ["cache.hits_per_s.sequential", "cache.hits_per_s.gather"],
     "bench_log_frame.py": ["log_frame.to_frame.seconds", "log_frame.to_frame.peak_mb"],
     "bench_mcnemar.py": ["mcnemar.p_value.seconds"],
+    "bench_experiment.py": [
+        f"experiment.300.{what}" for what in ("item_runs_per_s", "run_dir_mb", "load_seconds", "peak_rss_mb")
+    ],
     "bench_live_overhead.py": [
         f"live.{v}{cpu}" for v in ("a_raw_httpx", "b_openai_compatible", "c_fallback_router") for cpu in ("", ".cpu")
     ],
@@ -72,6 +75,7 @@ def figure_keys(stdout: str) -> list[str]:
         "bench_log_frame.py",
         "bench_mcnemar.py",
         "bench_streaming.py",
+        "bench_experiment.py",
     ],
 )
 def test_script_prints_its_figure_lines(script: str, tmp_path: Path) -> None:

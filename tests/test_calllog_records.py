@@ -88,7 +88,7 @@ def test_one_config_fingerprint_for_the_cache_and_the_run(tmp_path):
 
 LAYERS = [
     [
-        *("_secrets", "_jsonl", "_sync", "_introspect", "_template", "_judging", "_notebook", "_answers"),
+        *("_secrets", "_jsonl", "_segments", "_sync", "_introspect", "_template", "_judging", "_notebook", "_answers"),
         *("_answer_key", "_thresholds", "_capabilities", "_shipped", "errors", "types", "pricing"),
         "streaming",
     ],

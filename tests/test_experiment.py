@@ -166,7 +166,15 @@ def test_a_killed_process_loses_no_finished_work(tmp_path):
     assert len(results.items) == 2 * N_ITEMS and (results.items["score"] == 1).all()
 
 
-def test_a_torn_last_item_line_is_dropped_and_that_item_asked_again(tmp_path):
+@pytest.fixture
+def tails_only(monkeypatch):
+    """Runs that never compact: their rows stay in the JSON-lines tails, as a killed run leaves them."""
+    from orchestra_lab.experiments import _rundir
+
+    monkeypatch.setattr(_rundir, "COMPACT_ROWS", None)
+
+
+def test_a_torn_last_item_line_is_dropped_and_that_item_asked_again(tmp_path, tails_only):
     answered: list = []
     quiet(dataset(3), [counting_model("m", answered)], tmp_path).run()
     items_file = tmp_path / "run" / "items.jsonl"
@@ -241,7 +249,9 @@ def test_run_id_names_the_default_run_dir_and_a_second_experiment_resumes_it(tmp
     again = Experiment(dataset(3), [counting_model("m", answered)], run_id="demo", progress=False).run()
     assert len(answered) == 3 and len(again.items) == 3
     config = json.loads((tmp_path / "orchestra_runs" / "demo" / "run.json").read_text())
-    assert config["dataset"] == {"name": "list", "size": 3} and config["scorer"] == "numeric"  # the default
+    assert config["dataset"] == {"name": "list", "size": 3, "hash": config["dataset"]["hash"]}
+    assert len(config["dataset"]["hash"]) == 16 and config["status"] == "complete"
+    assert config["scorer"] == "numeric"  # the default
     assert list(config["strategies"]) == ["m"] and len(config["sessions"]) == 2
     assert "library_version" in config and "created_at" in config
 
@@ -306,7 +316,7 @@ def test_a_refused_judge_leaves_the_item_unscored_and_a_resumed_run_scores_it(tm
     assert set(done.items["status"]) == {"ok"} and done.items["score"].notna().all() and len(done.items) == 3
 
 
-def test_unscorable_items_are_written_as_strict_json_and_read_back_as_nan(tmp_path):
+def test_unscorable_items_are_written_as_strict_json_and_read_back_as_nan(tmp_path, tails_only):
     def strict(text: str) -> dict:
         return json.loads(text, parse_constant=lambda token: pytest.fail(f"not JSON: {token}"))
 

@@ -35,6 +35,7 @@ EXPECTED = {
     "replay",
     "real_providers",
     "streaming",
+    "runs",
 }
 MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_CHECK_OUTPUT", "# NBVAL_SKIP", "# NBVAL_RAISES_EXCEPTION")
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:/(?:work|tmp|home|root|Users|private|var/folders)/|[A-Za-z]:\\\\)")

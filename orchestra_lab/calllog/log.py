@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from .._jsonl import cut_torn_tail, read_records
+from .._segments import Segments
 from ._store import RowStore
 from .schema import COLUMNS, DEFAULTS
 
 CALLS_FILE = "calls.jsonl"
+CALLS_TABLE = "calls"  # Parquet segments calls-NNNNNN.parquet, calls.jsonl their write-ahead tail
+_HEADER = json.dumps({"_columns": COLUMNS}) + "\n"  # rows below it are arrays in this order
 _SCORE_AT = COLUMNS.index("score")
 
 _ACTIVE: contextvars.ContextVar[CallLog | None] = contextvars.ContextVar("orchestra_lab_log", default=None)
@@ -32,6 +35,8 @@ class CallLog:
 
     With ``run_dir``, each row is appended to ``run_dir/calls.jsonl`` as it happens, so a crashed kernel loses
     nothing; opening a ``CallLog`` on an existing run directory loads its rows and appends after them.
+    :meth:`compact` moves the rows written so far into a Parquet segment (``calls-NNNNNN.parquet``, see
+    :mod:`orchestra_lab._segments`) and out of memory; the frame and ``len`` still count them.
     Use it as a context manager to make it the log that calls record into.
 
     >>> import tempfile
@@ -50,13 +55,16 @@ class CallLog:
         self._lock = threading.Lock()
         self._file = None
         self._tokens: list[contextvars.Token[CallLog | None]] = []
+        self._segments: Segments | None = None
+        self._compacted = 0  # rows in the segments
         if self.run_dir is not None:
+            self._segments = Segments(self.run_dir, CALLS_TABLE)
+            self._segments.repair(fresh_tail=_HEADER)
             self._rows = RowStore(_read_rows(self.run_dir / CALLS_FILE, repair=True))
-            run_id = run_id or self._rows.first(0) or self.run_dir.name
+            self._compacted = self._segments.rows()
+            run_id = run_id or self._first_run_id() or self.run_dir.name
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.run_dir / CALLS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - lives with the log
-            self._file.write(json.dumps({"_columns": COLUMNS}) + "\n")  # rows below are arrays in this order
-            self._file.flush()
+            self._open_tail()
         self.run_id = run_id or uuid.uuid4().hex[:12]
 
     @classmethod
@@ -66,13 +74,21 @@ class CallLog:
         To record more calls into the run, open it with ``CallLog(run_dir)`` instead.
         """
         path = Path(run_dir) / CALLS_FILE
-        if not path.exists():
+        if not cls.exists_in(run_dir):
             raise FileNotFoundError(f"{path}: no call log here (expected {CALLS_FILE} in the run directory)")
         log = cls()
         log.run_dir = Path(run_dir)
-        log._rows = RowStore(_read_rows(path, repair=False))
-        log.run_id = log._rows.first(0) or log.run_dir.name
+        log._segments = Segments(log.run_dir, CALLS_TABLE)
+        log._compacted = log._segments.rows()
+        stale = log._segments.tail_is_compacted()  # a crash mid-compaction: the last segment holds these rows
+        log._rows = RowStore([] if stale else _read_rows(path, repair=False))
+        log.run_id = log._first_run_id() or log.run_dir.name
         return log
+
+    @classmethod
+    def exists_in(cls, run_dir: str | Path) -> bool:
+        """Whether ``run_dir`` holds a call log (a write-ahead tail or segments)."""
+        return (Path(run_dir) / CALLS_FILE).exists() or bool(Segments(Path(run_dir), CALLS_TABLE).paths())
 
     # -- recording -------------------------------------------------------------------------------------------
     def append(self, record: tuple[Any, ...]) -> None:
@@ -80,8 +96,7 @@ class CallLog:
         with self._lock:
             self._rows.append(record)
             if self._file is not None:
-                strict = [None if v != v else v for v in record]  # NaN (an unknown cost) as null: strict JSON
-                self._file.write(json.dumps(strict, default=str, allow_nan=False) + "\n")
+                self._file.write(_strict_json(record) + "\n")
                 self._file.flush()
 
     def set_score(self, call_id: str, score: float) -> None:
@@ -93,22 +108,63 @@ class CallLog:
                 self._file.write(json.dumps({"call_id": call_id, "score": score, "_update": True}) + "\n")
                 self._file.flush()
 
+    def compact(self, *, merge: bool = False) -> None:
+        """Move the rows in memory into the run directory's next Parquet segment (a run directory's log only);
+        with ``merge``, then rewrite all segments as one (as a run does at its end: one file reads faster).
+
+        Crash-safe at every step (see :mod:`orchestra_lab._segments`). A row's score can no longer be set once
+        compacted: compact between calls, not while one's score is pending (as :class:`Experiment` does).
+        """
+        if self._segments is None:
+            raise ValueError("compact: this log has no run directory")
+        from ._columnar import to_arrow
+
+        with self._lock:
+            self.close()
+            if len(self._rows):
+                self._segments.compact(to_arrow(self._rows.to_frame()), fresh_tail=_HEADER)
+                self._compacted += len(self._rows)
+                self._rows = RowStore()
+            if merge:
+                self._segments.merge(fresh_tail=_HEADER)
+            self._open_tail()
+
     # -- reading ---------------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._compacted + len(self._rows)
+
+    @property
+    def compacted_rows(self) -> int:
+        """Rows already moved into the run directory's Parquet segments (see :meth:`compact`)."""
+        return self._compacted
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows as dicts (a copy)."""
-        return [dict(zip(COLUMNS, r)) for r in self._rows]
+        if not self._compacted:
+            return [dict(zip(COLUMNS, r)) for r in self._rows]
+        frame = self.to_frame().astype(object)
+        return frame.where(frame.notna(), None).to_dict("records")
 
     def to_frame(self) -> Any:
         """All rows as a pandas DataFrame with the schema's dtypes."""
+        if not self._compacted or self._segments is None:
+            return self._rows.to_frame()
+        from ._columnar import frame_of, to_arrow
+
+        tail = [to_arrow(self._rows.to_frame())] if len(self._rows) else []
+        return frame_of(self._segments.read() + tail)
+
+    def tail_frame(self) -> Any:
+        """The rows not yet compacted into the run directory's segments, as a typed frame (all rows when the log
+        has no segments)."""
         return self._rows.to_frame()
 
     def clear(self) -> None:
-        """Forget the in-memory rows (the run directory file is kept)."""
+        """Forget the in-memory rows (the run directory's files are kept)."""
         with self._lock:
             self._rows = RowStore()
+            self._compacted = 0
+            self._segments = None
 
     # -- activation ------------------------------------------------------------------------------------------
     def __enter__(self) -> CallLog:
@@ -123,6 +179,19 @@ class CallLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def _open_tail(self) -> None:
+        assert self.run_dir is not None
+        self._file = open(self.run_dir / CALLS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - lives with the log
+        if self._file.tell() == 0 or not _ends_with_header(self.run_dir / CALLS_FILE):
+            self._file.write(_HEADER)
+            self._file.flush()
+
+    def _first_run_id(self) -> Any:
+        """The run id of the first row (``None`` when there is none)."""
+        if self._compacted and self._segments is not None:
+            return self._segments.read(columns=["run_id"])[0].column(0)[0].as_py()
+        return self._rows.first(0)
 
     def __repr__(self) -> str:
         where = f", run_dir={str(self.run_dir)!r}" if self.run_dir else ""
@@ -149,6 +218,25 @@ def active_log() -> CallLog:
 def default_log() -> CallLog:
     """The session-wide log that calls made outside any ``with CallLog()`` block go to."""
     return _DEFAULT_LOG
+
+
+_STRICT_JSON = json.JSONEncoder(default=str, allow_nan=False)
+
+
+def _strict_json(record: tuple[Any, ...]) -> str:
+    """A row as strict JSON: NaN (an unknown cost) as null."""
+    try:
+        return _STRICT_JSON.encode(record)
+    except ValueError:
+        return _STRICT_JSON.encode([None if v != v else v for v in record])
+
+
+def _ends_with_header(path: Path) -> bool:
+    """Whether the file's last line is the current header (a fresh tail): no need to write it again."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - len(_HEADER) - 1))
+        return f.read().endswith(_HEADER.encode())
 
 
 def _read_rows(path: Path, *, repair: bool) -> list[tuple[Any, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .catalog import RunComparison, compare_runs, load_run, runs
 from .dataset import Dataset, DatasetError, Item, list_datasets, load_dataset
 from .exports import Projection, export
 from .replay import (
@@ -21,6 +22,7 @@ from .results import Comparison, Results
 from .router_training import RouterEvaluation, cross_validate, evaluate_router, lambda_sweep, train_router
 from .run import Experiment
 from .scorers import LLMJudge, RecordedScore, Scorer, as_scorer, default_scorer_for
+from .sql import query
 
 __all__ = [
     "Comparison",
@@ -35,12 +37,14 @@ __all__ = [
     "RecordedScore",
     "Results",
     "RouterEvaluation",
+    "RunComparison",
     "Scorer",
     "aiq",
     "apgr",
     "as_scorer",
     "baselines",
     "cascade_sweep",
+    "compare_runs",
     "cpt",
     "cross_validate",
     "default_scorer_for",
@@ -49,9 +53,12 @@ __all__ = [
     "lambda_sweep",
     "list_datasets",
     "load_dataset",
+    "load_run",
     "models_by_cost",
+    "query",
     "random_mix",
     "replay_models",
+    "runs",
     "threshold_sweep",
     "train_router",
 ]

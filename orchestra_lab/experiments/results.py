@@ -1,7 +1,8 @@
 """The results of an experiment: one row per strategy x item x repeat, summarized and compared with numbers.
 
-A run directory holds ``run.json`` (the run's config), ``items.jsonl`` (one line per finished strategy x item x
-repeat) and ``calls.jsonl`` (the call log). :meth:`Results.load` reads one back.
+A run directory holds ``run.json`` (the run's config), the items (one row per finished strategy x item x repeat)
+and the call log, each as Parquet segments plus a JSON-lines tail (``items.jsonl``, ``calls.jsonl``; see
+:mod:`orchestra_lab.experiments._rundir`). :meth:`Results.load` reads one back, old JSONL-only directories too.
 
 Repeats of an item are not independent samples, so the statistics resample items: each item's repeats are averaged
 first, then the bootstrap draws items (a cluster bootstrap). With one repeat per item that is the plain bootstrap.
@@ -25,7 +26,6 @@ cheap     4        0.50           0.004              0.002000
 from __future__ import annotations
 
 import html
-import json
 import math
 import numbers
 from collections.abc import Hashable, Mapping
@@ -36,18 +36,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._jsonl import read_records
 from ..calllog import CallLog
 from ..calllog.schema import COLUMNS as CALL_COLUMNS
 from ..pricing import usd_to_inr
 from . import stats
 from ._report import format_cell
+from ._rundir import ITEMS_FILE, RUN_FILE, read_config, read_item_rows, read_items
 
 if TYPE_CHECKING:
     from .dataset import Dataset
 
-ITEMS_FILE = "items.jsonl"
-RUN_FILE = "run.json"
+__all__ = ["ITEMS_FILE", "ITEM_SCHEMA", "RUN_FILE", "SUMMARY_SCHEMA", "Comparison", "Results", "items_frame",
+           "read_config", "read_item_rows"]  # fmt: skip
 
 # name, meaning: the columns of Results.items (and the keys of each items.jsonl line)
 ITEM_SCHEMA: tuple[tuple[str, str], ...] = (
@@ -152,8 +152,9 @@ class Results:
     """Items, calls and config of one experiment run, with summaries, comparisons and cost projections.
 
     ``items`` has the columns of :data:`ITEM_SCHEMA` (missing ones are filled empty), ``calls`` is the call-log
-    frame, ``config`` the run's ``run.json``; ``dataset`` (optional) is the dataset the run asked, which lets
-    :meth:`summary` break results down by a metadata field of its items.
+    frame (when not given, read from ``run_dir`` the first time it is used), ``config`` the run's ``run.json``;
+    ``dataset`` (optional) is the dataset the run asked, which lets :meth:`summary` break results down by a
+    metadata field of its items.
 
     >>> import pandas as pd
     >>> from orchestra_lab import Results
@@ -172,25 +173,54 @@ class Results:
         dataset: Dataset | None = None,
     ) -> None:
         self.items = items_frame(items)
-        self.calls = calls if calls is not None else pd.DataFrame(columns=list(CALL_COLUMNS))
+        self._calls = calls
+        self._calls_rows: int | None = None  # read lazily: only the first rows, those there when these were made
         self.config = dict(config or {})
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.dataset = dataset
 
+    @property
+    def calls(self) -> pd.DataFrame:
+        """The call-log frame: as given, else read from ``run_dir`` on first use (empty without either)."""
+        if self._calls is None:
+            if self.run_dir is not None and CallLog.exists_in(self.run_dir):
+                frame = CallLog.load(self.run_dir).to_frame()  # rows are only appended: the first are ours
+                self._calls = frame if self._calls_rows in (None, len(frame)) else frame.iloc[: self._calls_rows]
+            else:
+                self._calls = pd.DataFrame(columns=list(CALL_COLUMNS))
+        return self._calls
+
+    @calls.setter
+    def calls(self, frame: pd.DataFrame) -> None:
+        self._calls = frame
+
     @classmethod
     def load(cls, run_dir: str | Path, *, dataset: Dataset | None = None) -> Results:
-        """Read a run directory written by :class:`~orchestra_lab.experiments.run.Experiment`; pass the run's
-        ``dataset`` to break results down by its metadata fields (``summary(by=...)``)."""
+        """Read a run directory written by :class:`~orchestra_lab.experiments.run.Experiment` (its calls when
+        :attr:`calls` is first used); pass the run's ``dataset`` to break results down by its metadata fields
+        (``summary(by=...)``)."""
         run_dir = Path(run_dir)
         config_path = run_dir / RUN_FILE
         if not config_path.exists():
             raise FileNotFoundError(f"{config_path}: no run here (expected {RUN_FILE} in the run directory)")
-        log = CallLog.load(run_dir)
-        try:
-            calls = log.to_frame()
-        finally:
-            log.close()
-        return cls(read_item_rows(run_dir / ITEMS_FILE), calls, read_config(config_path), run_dir, dataset)
+        if not CallLog.exists_in(run_dir):
+            raise FileNotFoundError(f"{run_dir}: no call log here (expected calls.jsonl in the run directory)")
+        return cls.of_run(read_items(run_dir), CallLog.load(run_dir), read_config(config_path), run_dir, dataset)
+
+    @classmethod
+    def of_run(
+        cls,
+        items: pd.DataFrame | list[dict[str, Any]],
+        log: CallLog,
+        config: Mapping[str, Any],
+        run_dir: Path | None,
+        dataset: Dataset | None = None,
+    ) -> Results:
+        """Results of a run directory whose call log is ``log``: its calls are read when first used (the rows
+        ``log`` has now, even if the run records more later) once they are in segments, else taken now."""
+        results = cls(items, None if log.compacted_rows else log.tail_frame(), config, run_dir, dataset)
+        results._calls_rows = len(log)
+        return results
 
     # -- tables ----------------------------------------------------------------------------------------------
     @property
@@ -500,7 +530,8 @@ def items_frame(rows: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
 
     ``cost_inr`` is filled from ``cost_usd`` where missing; a duplicated (strategy, item, repeat) keeps its first row.
     """
-    frame = pd.DataFrame(rows).copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+    # a shallow copy: columns are replaced below, never changed in place, so the caller's frame is left alone
+    frame = rows.copy(deep=False) if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
     for column in ITEM_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
@@ -515,16 +546,3 @@ def items_frame(rows: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
     frame = frame.drop_duplicates(["strategy", "item_id", "repeat"], keep="first")
     extra = [c for c in frame.columns if c not in ITEM_COLUMNS]
     return frame[[*ITEM_COLUMNS, *extra]].reset_index(drop=True)
-
-
-def read_item_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of an ``items.jsonl`` (a partly written last line, left by a killed process, is skipped)."""
-    return [data for _, data in read_records(path)]
-
-
-def read_config(path: Path) -> dict[str, Any]:
-    """The ``run.json`` of a run directory."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None

@@ -33,22 +33,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
-import json
 import math
-import os
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from .._answer_key import using_key
 from .._fingerprint import model_config
-from .._jsonl import cut_torn_tail
 from .._secrets import redact
 from .._sync import run_sync
 from ..calllog import CallLog
@@ -59,18 +54,28 @@ from ..models.base import Model
 from ..pricing import usd_to_inr
 from ..runtime.budget import Budget
 from ..types import Request, Response
+from . import _rundir
+from ._rundir import (
+    DEFAULT_RUN_DIR,
+    RUN_FILE,
+    RUNS_DIR,
+    ItemStore,
+    RunDirDefault,
+    check_resumable,
+    dataset_hash,
+    git_commit,
+    locate_run,
+    read_config,
+    versions,
+    write_config,
+)
 from .dataset import Dataset, Item, load_dataset
-from .results import ITEMS_FILE, RUN_FILE, Results, read_config, read_item_rows
-from .scorers import as_scorer, default_scorer_for, score_response, unscorable_warnings
+from .results import Results
+from .scorers import as_scorer, default_scorer_for, unscorable_warnings
+from .scorers.base import ResponseScorer
 
-RUNS_DIR = "orchestra_runs"
+__all__ = ["RUNS_DIR", "Experiment"]
 
-
-class _Default(enum.Enum):
-    RUN_DIR = "./orchestra_runs/<run_id>"
-
-
-DEFAULT_RUN_DIR = _Default.RUN_DIR  # run_dir left out: a run directory under ./orchestra_runs
 
 OnResult = Callable[[dict[str, Any]], None]
 
@@ -114,7 +119,7 @@ class Experiment:
         concurrency: int = 8,
         max_spend_usd: float | None = None,
         max_spend_inr: float | None = None,
-        run_dir: str | Path | _Default | None = DEFAULT_RUN_DIR,
+        run_dir: str | Path | RunDirDefault | None = DEFAULT_RUN_DIR,
         run_id: str | None = None,
         progress: bool = True,
         system: str | None = None,
@@ -140,12 +145,14 @@ class Experiment:
         self.concurrency = concurrency
         self.max_spend_usd = max_spend_usd
         self.max_spend_inr = max_spend_inr
-        self.run_id, self.run_dir = _locate_run(run_id, run_dir)
+        self.run_id, self.run_dir = locate_run(run_id, run_dir)
         self.progress = progress
         self.system = system
         self.on_result = on_result
         self.stream = stream
         self._task: asyncio.Task[Results] | None = None
+        self._scores_responses = False
+        self._scoring = 0  # jobs between their answer and its score in the log: the log is not compacted then
 
     def __repr__(self) -> str:
         return (
@@ -168,14 +175,15 @@ class Experiment:
         """Async :meth:`run`."""
         config = self._config()
         self._task = asyncio.current_task()
-        store = _ItemStore(self.run_dir)
+        self._scores_responses = isinstance(self.scorer, ResponseScorer)  # once: a protocol check is slow
+        store = ItemStore(self.run_dir)
         log = CallLog(self.run_dir, run_id=self.run_id)
+        status = "failed"
         try:
-            if self.run_dir is not None:
-                _write_config(self.run_dir / RUN_FILE, config)
-            every = list(self._jobs())
-            jobs = [job for job in every if job.key not in store.finished]
-            state = _RunState(total=len(every), done=len(every) - len(jobs))
+            self._write_status(config, "running")
+            jobs = [job for job in self._jobs() if job.key not in store.finished]
+            total = self.repeats * len(self.dataset) * len(self.strategies)
+            state = _RunState(total=total, done=total - len(jobs))
             budget = self._budget(log)
             with contextlib.ExitStack() as stack:
                 stack.enter_context(log)
@@ -184,15 +192,29 @@ class Experiment:
                     stack.enter_context(budget)
                 state.bar = stack.enter_context(_progress_bar(self.progress, state))
                 await self._work(jobs, store, log, state)
+            del jobs  # a job per strategy x item x repeat: not kept while the results are read
+            if _rundir.COMPACT_ROWS is not None and store.on_disk:
+                _rundir.compact(store, log, merge=True)
             if state.stopped_by_budget:
                 warnings.warn(_budget_message(state, budget), stacklevel=2)
-            return Results(store.rows, log.to_frame(), config, self.run_dir, self.dataset)
+            status = "partial" if state.stopped_by_budget else "complete"
+            store.close()  # its keys are not needed any more: the memory goes to the results
+            return Results.of_run(store.frame(), log, config | {"status": status}, self.run_dir, self.dataset)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            status = "interrupted"
+            raise
         finally:
             log.close()
             store.close()
             self._task = None
+            self._write_status(config, status)
 
-    async def _work(self, jobs: list[_Job], store: _ItemStore, log: CallLog, state: _RunState) -> None:
+    def _write_status(self, config: Mapping[str, Any], status: str) -> None:
+        """Write ``run.json`` with the run's status (nothing without a run directory)."""
+        if self.run_dir is not None:
+            write_config(self.run_dir / RUN_FILE, config | {"status": status})
+
+    async def _work(self, jobs: list[_Job], store: ItemStore, log: CallLog, state: _RunState) -> None:
         pending = iter(jobs)
 
         async def worker() -> None:
@@ -211,7 +233,7 @@ class Experiment:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    async def _run_job(self, job: _Job, store: _ItemStore, log: CallLog, state: _RunState) -> None:
+    async def _run_job(self, job: _Job, store: ItemStore, log: CallLog, state: _RunState) -> None:
         try:
             row = await self._item_row(job, log)
         except (KeyboardInterrupt, SystemExit) as exc:
@@ -220,6 +242,9 @@ class Experiment:
             state.stopped_by_budget = True
             return
         store.append(row)
+        every = _rundir.COMPACT_ROWS
+        if every is not None and store.on_disk and self._scoring == 0 and len(log) - log.compacted_rows >= every:
+            _rundir.compact(store, log)
         state.record(row)
         if self.on_result is not None:
             self.on_result(row)
@@ -252,15 +277,25 @@ class Experiment:
 
     async def _scored_row(self, job: _Job, tree: _Outcome, response: Response, log: CallLog) -> dict[str, Any] | None:
         output = response.text
+        self._scoring += 1
         try:
-            score = _checked_score(await score_response(self.scorer, response, job.item))
+            score = _checked_score(await self._score(response, job.item))
         except Exception as err:
             if _refused_by_budget(err):  # e.g. an LLM judge's call
                 return None
             return job.row(tree, output=output, score=math.nan, status="score_error", error=err)
-        if not math.isnan(score) and tree.root is not None:
-            log.set_score(tree.root.call_id, score)
-        return job.row(tree, output=output, score=score, status="ok")
+        else:
+            if not math.isnan(score) and tree.root is not None:
+                log.set_score(tree.root.call_id, score)
+            return job.row(tree, output=output, score=score, status="ok")
+        finally:
+            self._scoring -= 1
+
+    def _score(self, response: Response, item: Item) -> Any:
+        """The scorer's coroutine for ``response``: the whole response for a response scorer, else its text."""
+        if self._scores_responses:
+            return self.scorer.ascore_response(response, item)
+        return self.scorer.ascore(response.text, item)
 
     def forget_errors(self) -> int:
         """Drop the item rows that did not finish ``ok`` (``error``, ``score_error``) from the run directory, so
@@ -278,19 +313,13 @@ class Experiment:
         """
         if self._task is not None:
             raise RuntimeError("forget_errors: the experiment is running; call it before or after run()")
-        if self.run_dir is None:
+        if self.run_dir is None or not self.run_dir.exists():
             return 0
-        path = self.run_dir / ITEMS_FILE
-        if not path.exists():
-            return 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a torn last line (a killed run) is dropped as well
-            rows = read_item_rows(path)
-        kept = [row for row in rows if row.get("status") == "ok"]
-        tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(_item_line(row) for row in kept), encoding="utf-8")
-        os.replace(tmp, path)
-        return len(rows) - len(kept)
+        store = ItemStore(self.run_dir)  # a torn last line (a killed run) is dropped as well
+        try:
+            return store.keep(lambda items: items["status"] == "ok")
+        finally:
+            store.close()
 
     def _jobs(self) -> Iterator[_Job]:
         """Repeat, then item, then strategy: a run stopped midway has every strategy on about the same items."""
@@ -323,9 +352,11 @@ class Experiment:
             "run_id": self.run_id,
             "created_at": _now_iso(),
             "library_version": __version__,
-            "dataset": {"name": self.dataset.name, "size": len(self.dataset)},
+            "dataset": {"name": self.dataset.name, "size": len(self.dataset), "hash": dataset_hash(self.dataset)},
+            "git_commit": git_commit(),
+            "versions": versions(),
             "strategies": {key: model_config(model, code=False) for key, model in self.strategies.items()},
-            "config_format": _CONFIG_FORMAT,
+            "config_format": _rundir.CONFIG_FORMAT,
             "scorer": getattr(self.scorer, "name", repr(self.scorer)),
             "repeats": self.repeats,
             "seeds": None if self.seeds == (None,) * self.repeats else list(self.seeds),
@@ -337,7 +368,7 @@ class Experiment:
             "stream": self.stream,
         }
         if path is not None:
-            _check_resumable(previous, config, path)
+            check_resumable(previous, config, path)
         return config | {
             "created_at": previous.get("created_at", config["created_at"]),
             "strategies": previous.get("strategies", {}) | config["strategies"],
@@ -496,142 +527,6 @@ def _progress_bar(enabled: bool, state: _RunState) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
-
-
-# -- run directory -----------------------------------------------------------------------------------------------
-
-
-class _ItemStore:
-    """``items.jsonl``: the rows finished so far, and new rows appended (and flushed) one by one; in memory only
-    when there is no run directory."""
-
-    def __init__(self, run_dir: Path | None) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.finished: set[tuple[str, str, int]] = set()
-        self._file: TextIO | None = None
-        if run_dir is None:
-            return
-        run_dir.mkdir(parents=True, exist_ok=True)
-        path = run_dir / ITEMS_FILE
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a torn last line is expected after a kill; it is dropped below
-            self.rows = read_item_rows(path)
-        cut_torn_tail(path)
-        self.finished = {(row["strategy"], str(row["item_id"]), int(row["repeat"])) for row in self.rows}
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
-
-    def append(self, row: dict[str, Any]) -> None:
-        if self._file is not None:
-            self._file.write(_item_line(row))
-            self._file.flush()
-        self.rows.append(row)
-        self.finished.add((row["strategy"], row["item_id"], row["repeat"]))
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-
-def _item_line(row: Mapping[str, Any]) -> str:
-    """One ``items.jsonl`` line: strict JSON, so NaN (an unscorable item's score) and infinities are null.
-
-    >>> _item_line({"score": float("nan"), "expected": [1.0, float("nan")]})
-    '{"score": null, "expected": [1.0, null]}\\n'
-    """
-    return json.dumps(_nan_to_null(row), default=_json_default, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _nan_to_null(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {key: _nan_to_null(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_null(v) for v in value]
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    return str(value)
-
-
-def _write_config(path: Path, config: Mapping[str, Any]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(config, indent=2, default=_json_default, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _check_resumable(previous: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:
-    """A run resumes only with the setup its rows were made with (so rows stay comparable): the same dataset,
-    scorer, system prompt, params, seeds of the repeats both have, and the configuration of each strategy key both
-    have (:func:`~orchestra_lab._fingerprint.model_config`, functions by name)."""
-    now = json.loads(json.dumps(config, default=_json_default))  # compared as run.json stores it
-    changes = [
-        f"{what} {before!r}, not {after!r}" for what, before, after in _setup_pairs(previous, now) if before != after
-    ]
-    if changes:
-        raise ValueError(
-            f"{path}: run {config['run_id']!r} was made with {'; '.join(changes)}; "
-            "use a new run_id (or run_dir) for a different setup"
-        )
-
-
-def _setup_pairs(previous: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-    """(what, before, now) for each part of the setup the previous ``run.json`` records."""
-    if "dataset" in previous:
-        yield "dataset", previous["dataset"].get("name"), now["dataset"]["name"]
-    for what in ("scorer", "system", "params", "stream"):
-        if what in previous:
-            yield what, previous[what], now[what]
-    if "seeds" in previous:
-        before, after = _seed_per_repeat(previous), _seed_per_repeat(now)
-        common = min(len(before), len(after))  # repeats may be added or left out
-        yield "seeds", before[:common], after[:common]
-    for key, before in _comparable_strategies(previous).items():
-        if key in now["strategies"]:
-            yield f"strategy {key!r}", before, now["strategies"][key]
-
-
-def _seed_per_repeat(config: Mapping[str, Any]) -> list[int | None]:
-    seeds = config.get("seeds")
-    return list(seeds) if seeds is not None else [None] * int(config.get("repeats", 1))
-
-
-# run.json "strategies" hold model_config(code=False): functions compared by name, as a notebook re-run defines
-# them again; earlier versions held repr() (not compared).
-_CONFIG_FORMAT = 2
-
-
-def _comparable_strategies(previous: Mapping[str, Any]) -> Mapping[str, str]:
-    """The strategy configurations of an earlier ``run.json`` that can be compared with today's: none from a run
-    directory written before they were fingerprinted with :func:`~orchestra_lab._fingerprint.model_config`."""
-    if previous.get("config_format") == _CONFIG_FORMAT:
-        return previous.get("strategies", {})
-    if previous.get("strategies"):
-        warnings.warn(
-            "this run directory was written by an older orchestra_lab: its strategies' configurations cannot be "
-            "checked against today's; resume it only with the same strategies",
-            stacklevel=4,
-        )
-    return {}
-
-
-def _locate_run(run_id: str | None, run_dir: str | Path | _Default | None) -> tuple[str, Path | None]:
-    """(run_id, run_dir): given, read from an existing ``run.json``, or made (``./orchestra_runs/<run_id>``);
-    no run directory for ``run_dir=None``."""
-    if run_dir is None:
-        return run_id or _new_run_id(), None
-    if run_dir is not DEFAULT_RUN_DIR:
-        path = Path(run_dir)
-        if run_id is None and (path / RUN_FILE).exists():
-            run_id = read_config(path / RUN_FILE).get("run_id")
-        return run_id or path.name, path
-    run_id = run_id or _new_run_id()
-    return run_id, Path(RUNS_DIR) / run_id
-
-
-def _new_run_id() -> str:
-    return f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def _now_iso() -> str:
