@@ -16,6 +16,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+__all__ = [
+    "ChunkKind",
+    "Message",
+    "Request",
+    "Response",
+    "Role",
+    "StreamChunk",
+    "Usage",
+    "as_request",
+    "estimate_tokens",
+    "render_answer",
+]
+
 Role = Literal["system", "user", "assistant"]
 
 

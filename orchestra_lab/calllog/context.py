@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..models.base import Model
     from ..types import Request
 
+__all__ = ["attempt", "begin_call", "calling", "current_span", "end_call", "label", "new_call_id", "note", "scope"]
+
 _SPAN: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar("orchestra_lab_span", default=None)
 _ATTEMPT: contextvars.ContextVar[int] = contextvars.ContextVar("orchestra_lab_attempt", default=1)
 _LABEL: contextvars.ContextVar[str | None] = contextvars.ContextVar("orchestra_lab_label", default=None)

@@ -22,6 +22,8 @@ from .._segments import Segments
 from ._store import RowStore
 from .schema import COLUMNS, DEFAULTS
 
+__all__ = ["CALLS_FILE", "CALLS_TABLE", "CallLog", "active_log", "default_log"]
+
 CALLS_FILE = "calls.jsonl"
 CALLS_TABLE = "calls"  # Parquet segments calls-NNNNNN.parquet, calls.jsonl their write-ahead tail
 _HEADER = json.dumps({"_columns": COLUMNS}) + "\n"  # rows below it are arrays in this order

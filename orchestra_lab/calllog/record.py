@@ -28,6 +28,8 @@ from .schema import COLUMNS
 if TYPE_CHECKING:
     from ..types import Response
 
+__all__ = ["BILLING", "CallRecord"]
+
 # How much is known about what a call was billed, from best to worst: a strategy's is the worst of its calls'.
 BILLING = ("known", "estimated", "unknown")
 _BILLING_RANK = {name: rank for rank, name in enumerate(BILLING)}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["COLUMNS", "DEFAULTS", "DTYPES", "INDEX", "SCHEMA", "describe_schema"]
+
 # name, pandas dtype, meaning
 SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("run_id", "category", "the run (log) this call belongs to"),

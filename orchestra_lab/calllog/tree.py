@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["CallNode", "call_tree"]
+
 
 @dataclass(slots=True)
 class CallNode:

@@ -29,6 +29,8 @@ from ..errors import CallTimeoutError, ModelError
 from ..streaming import Emit, ResponseStream, StreamProgress, SyncResponseStream
 from ..types import Request, Response, StreamChunk, Usage, as_request
 
+__all__ = ["Model", "invoke"]
+
 
 class _Configured(abc.ABCMeta):
     """Marks a model built once its constructor returns: from then on its configuration is fixed."""

@@ -33,6 +33,8 @@ from ..streaming import Emit
 from ..types import Request, Response, StreamChunk, Usage
 from ._wrapper import Wrapper, innermost
 
+__all__ = ["CacheMode", "CacheWarning", "Cached", "ResponseCache", "cache_key", "cache_key_material"]
+
 CacheMode = Literal["use", "refresh", "bypass"]
 _MODES = ("use", "refresh", "bypass")
 _KEY_VERSION = 1
