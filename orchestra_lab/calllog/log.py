@@ -99,11 +99,13 @@ class CallLog:
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows as dicts (a copy)."""
-        return [dict(zip(COLUMNS, r)) for r in self._rows]
+        with self._lock:  # reading moves the rows still batched into the columns: not while a row is appended
+            return [dict(zip(COLUMNS, r)) for r in self._rows]
 
     def to_frame(self) -> Any:
         """All rows as a pandas DataFrame with the schema's dtypes."""
-        return self._rows.to_frame()
+        with self._lock:
+            return self._rows.to_frame()
 
     def clear(self) -> None:
         """Forget the in-memory rows (the run directory file is kept)."""
