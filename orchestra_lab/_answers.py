@@ -20,6 +20,7 @@ they agree on what "the same answer" means.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -182,6 +183,7 @@ def _canonical(number: Number) -> str:
 
 
 # -- whole answers -----------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)  # a pure function of the text: votes ask it for the same few answers again and again
 def canonical_answer(text: str) -> str:
     """A canonical form of an answer, for grouping votes: a JSON value with sorted keys, a choice letter, a number
     (``"42.0"`` == ``"42"`` == ``"₹42"``), else :func:`normalize_text` without a leading "the answer is".

@@ -141,3 +141,36 @@ def test_unknown_costs_are_nan_and_run_files_stay_strict_json(tmp_path):
     for line in (tmp_path / "run" / "calls.jsonl").read_text().splitlines():
         json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert math.isnan(CallLog.load(tmp_path / "run").to_frame()["cost_usd"][0])
+
+
+def test_rows_batched_before_the_columns_read_back_the_same_in_order_with_scores_set_in_both():
+    """Rows wait in a batch before they move into the columns: across batch boundaries, the rows, the frame and
+    scores set on a batched row or on one already in the columns all read back as appended."""
+    from orchestra_lab.calllog import _store
+    from orchestra_lab.calllog.schema import COLUMNS, DEFAULTS
+
+    def row(i: int) -> tuple:
+        values = DEFAULTS | {
+            "call_id": f"c{i}",
+            "name": f"m{i % 3}",
+            "kind": "model",
+            "cost_usd": i / 10,
+            "latency_s": None if i % 2 else 0.5,
+            "attempt": 1,
+        }
+        return tuple(values[name] for name in COLUMNS)
+
+    n = 2 * _store._BATCH + 5
+    log = CallLog()
+    for i in range(n):
+        log.append(row(i))
+    log.set_score("c3", 0.25)  # in the columns by now
+    log.set_score(f"c{n - 1}", 0.75)  # still batched
+    rows = log.rows()
+    assert len(log) == n and [r["call_id"] for r in rows] == [f"c{i}" for i in range(n)]
+    assert [r["name"] for r in rows[:4]] == ["m0", "m1", "m2", "m0"] and rows[1]["latency_s"] is None
+    frame = log.to_frame()
+    assert frame["score"].notna().sum() == 2
+    assert frame.loc[3, "score"] == 0.25 and frame.loc[n - 1, "score"] == 0.75
+    assert frame["cost_usd"].tolist() == [i / 10 for i in range(n)]
+    assert frame["latency_s"].isna().sum() == n // 2

@@ -341,3 +341,38 @@ def test_an_experiment_counts_only_the_calls_timed_retries_made(tmp_path):
     data = [{"id": f"q{i}", "input": f"Question {i}?", "expected": "x"} for i in range(6)]
     results = Experiment(data, {"t": timed}, run_dir=tmp_path, progress=False).run()
     assert results.items["calls"].sum() == CountingSim.calls == len(results.calls)
+
+
+def _run_without_loop(coro):
+    """Drive a coroutine that never waits (replayed models) to its end, without an event loop."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise AssertionError("the call waited")
+
+
+def test_finished_calls_leave_no_reference_cycles_for_the_garbage_collector():
+    """A finished call's record, response and error are freed by reference counting: the cyclic collector finds
+    nothing to collect after a fallback whose first attempt failed (cycles made every call cost GC time)."""
+    import gc
+
+    from orchestra_lab import ReplayModel
+    from orchestra_lab.experiments.replay import RecordedOutcomes
+
+    outcomes = RecordedOutcomes.from_arrays(
+        ["q1"], ["flaky", "large"], scores=[[1.0, 1.0]], costs=[[0.1, 0.2]], responses=[[None, "B"]]
+    )
+    fallback = Fallback([ReplayModel(outcomes, "flaky"), ReplayModel(outcomes, "large")])
+    request = Request.of("Which one?", item_id="q1")
+    with CallLog() as log:
+        _run_without_loop(fallback.acomplete(request))  # warm up: first-call caches are no cycles of a call
+        gc.disable()
+        try:
+            gc.collect()
+            response = _run_without_loop(fallback.acomplete(request))
+            unreachable = gc.collect()
+        finally:
+            gc.enable()
+    assert (response.text, response.cost_usd, len(log)) == ("B", pytest.approx(0.2), 6)
+    assert unreachable == 0

@@ -1,8 +1,10 @@
 """Row storage behind :class:`~orchestra_lab.calllog.log.CallLog`, built for a million rows.
 
 Rows are stored column by column, so building the DataFrame needs no transposition. Low-cardinality
-(``category``) columns are interned as small integer codes as rows arrive (a dict look-up per cell), and missing
-floats are stored as NaN, so every column converts at numpy speed: about a second for a million rows.
+(``category``) columns are interned as small integer codes (a dict look-up per cell), and missing floats are
+stored as NaN, so every column converts at numpy speed: about a second for a million rows. Rows arrive as tuples
+and wait in a small batch; a batch is moved into the columns a column at a time (a C-level transposition and one
+comprehension per column: a fraction of a per-cell loop at every append), when it is full or before any read.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ _CALL_ID_AT = COLUMNS.index("call_id")
 _PLAIN_AT = tuple(i for i, kind in enumerate(_KINDS) if kind == _PLAIN)
 _FLOAT_AT = tuple(i for i, kind in enumerate(_KINDS) if kind == _FLOAT)
 _CATEGORY_AT = tuple(i for i, kind in enumerate(_KINDS) if kind == _CATEGORY)
+_BATCH = 1024  # rows kept as tuples before they are moved into the columns
+
+
+class _Codes(dict):  # type: ignore[type-arg]
+    """A category column's value -> code table: a value seen for the first time gets the next code."""
+
+    def __missing__(self, value: Any) -> int:
+        code = self[value] = len(self)
+        return code
 
 
 class RowStore:
@@ -29,35 +40,47 @@ class RowStore:
 
     def __init__(self, rows: Iterable[tuple[Any, ...]] = ()) -> None:
         self._columns: list[list[Any]] = [[] for _ in COLUMNS]
-        self._codes: list[dict[Any, int] | None] = [{} if kind == _CATEGORY else None for kind in _KINDS]
+        self._codes: list[dict[Any, int] | None] = [_Codes() if kind == _CATEGORY else None for kind in _KINDS]
+        self._batch: list[tuple[Any, ...]] = []
         for row in rows:
             self.append(row)
 
     def append(self, record: tuple[Any, ...]) -> None:
-        columns, codes = self._columns, self._codes
-        for i in _PLAIN_AT:
-            columns[i].append(record[i])
-        for i in _FLOAT_AT:
-            value = record[i]
-            columns[i].append(math.nan if value is None else value)
-        for i in _CATEGORY_AT:
-            table = codes[i]
-            value = record[i]
-            code = table.get(value)  # type: ignore[union-attr]
-            if code is None:
-                code = table[value] = len(table)  # type: ignore[index]
-            columns[i].append(code)
+        batch = self._batch
+        batch.append(record)
+        if len(batch) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Move the batched rows into the columns (NaN for missing floats, codes for categories)."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        nan = math.nan
+        for i, (kind, values) in enumerate(zip(_KINDS, zip(*batch))):
+            if kind == _PLAIN:
+                self._columns[i].extend(values)
+            elif kind == _FLOAT:
+                self._columns[i].extend([nan if v is None else v for v in values])
+            else:
+                self._columns[i].extend(map(self._codes[i].__getitem__, values))  # type: ignore[union-attr]
 
     def __len__(self) -> int:
-        return len(self._columns[0])
+        return len(self._columns[0]) + len(self._batch)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         """The rows as tuples, category values decoded and missing floats as ``None``."""
+        self._flush()
         decoded = [_decoder(kind, codes, column) for kind, codes, column in zip(_KINDS, self._codes, self._columns)]
         return zip(*decoded)
 
     def set_cell(self, call_id: str, column: int, value: Any) -> bool:
         """Set one (non-category) cell of the latest row with ``call_id``; False when there is none."""
+        batch = self._batch  # the newest rows
+        for i in range(len(batch) - 1, -1, -1):
+            if batch[i][_CALL_ID_AT] == call_id:
+                batch[i] = (*batch[i][:column], value, *batch[i][column + 1 :])
+                return True
         ids = self._columns[_CALL_ID_AT]
         for i in range(len(ids) - 1, -1, -1):
             if ids[i] == call_id:
@@ -76,6 +99,7 @@ class RowStore:
         import numpy as np
         import pandas as pd
 
+        self._flush()
         data: dict[str, Any] = {}
         for name, kind, codes, values in zip(COLUMNS, _KINDS, self._codes, self._columns):
             dtype = DTYPES[name]

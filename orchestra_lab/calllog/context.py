@@ -113,6 +113,7 @@ def end_call(record: CallRecord, tokens: Tokens) -> None:
     log.append(record.row())
     if record.parent is not None:
         record.parent.add_child(record)
+        record.parent = None  # parent.last_child is this record: no cycle, so refcounting frees it (not the GC)
     _ATTEMPT.reset(tokens[1])
     _SPAN.reset(tokens[0])
 

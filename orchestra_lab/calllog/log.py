@@ -143,23 +143,25 @@ class CallLog:
     def rows(self) -> list[dict[str, Any]]:
         """The rows as dicts (a copy)."""
         if not self._compacted:
-            return [dict(zip(COLUMNS, r)) for r in self._rows]
+            with self._lock:  # reading moves the rows still batched into the columns: not while a row is appended
+                return [dict(zip(COLUMNS, r)) for r in self._rows]
         frame = self.to_frame().astype(object)
         return frame.where(frame.notna(), None).to_dict("records")
 
     def to_frame(self) -> Any:
         """All rows as a pandas DataFrame with the schema's dtypes."""
+        tail = self.tail_frame()
         if not self._compacted or self._segments is None:
-            return self._rows.to_frame()
+            return tail
         from ._columnar import frame_of, to_arrow
 
-        tail = [to_arrow(self._rows.to_frame())] if len(self._rows) else []
-        return frame_of(self._segments.read() + tail)
+        return frame_of(self._segments.read() + ([to_arrow(tail)] if len(tail) else []))
 
     def tail_frame(self) -> Any:
         """The rows not yet compacted into the run directory's segments, as a typed frame (all rows when the log
         has no segments)."""
-        return self._rows.to_frame()
+        with self._lock:
+            return self._rows.to_frame()
 
     def clear(self) -> None:
         """Forget the in-memory rows (the run directory's files are kept)."""

@@ -39,7 +39,8 @@ _BILLING_RANK = {name: rank for rank, name in enumerate(BILLING)}
 class CallRecord:
     """One call: the schema's columns (see :data:`~orchestra_lab.calllog.schema.SCHEMA`), then its place in the tree.
 
-    ``parent`` is the record the totals go to (``None`` at top level); ``children`` counts finished direct calls,
+    ``parent`` is the record the totals go to (``None`` at top level, and once the call has finished and handed
+    its totals up: a finished record holds no reference back up the tree); ``children`` counts finished direct calls,
     ``leaf_calls`` / ``cache_hits`` count the leaf calls (and hits among them) under this one, ``last_child`` is
     the last direct call to finish. A *scope* (``is_scope``) is a record that is never written: it collects the
     totals of the top-level calls made inside it (an experiment's item).
@@ -111,7 +112,8 @@ class CallRecord:
         self.http_status = None if response.cached else response.meta.get("http_status")
         self.response_text = response.text
         self.ttft_s = response.ttft_s
-        self.output_tokens_per_s = self._decode_rate()
+        if response.ttft_s is not None:  # an unstreamed call (most) has no decode rate: None, the default
+            self.output_tokens_per_s = self._decode_rate()
 
     def _decode_rate(self) -> float | None:
         """Output tokens per second after the first token, for a streamed leaf call (None otherwise)."""

@@ -174,9 +174,12 @@ async def invoke(model: Model, request: Request, emit: Emit | None = None) -> Re
             billed = math.nan if abandoned else err.cost_usd
             _keep_partial(record, progress, model, request, err.usage)
             _settle(guards, model, request, record.cost_usd if progress and progress.chunks else billed)
-            if err is caught:
-                raise
-            raise err from caught
+            try:
+                if err is caught:
+                    raise
+                raise err from caught
+            finally:
+                del err  # its traceback holds this frame: a frame holding it would be a cycle left to the GC
         except (asyncio.CancelledError, KeyboardInterrupt) as err:
             timed_out = limit is not None and is_timeout_cancel(err)
             record.failed(

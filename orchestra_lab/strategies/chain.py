@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..models.base import Model
 from ..streaming import Emit, shifted
@@ -72,11 +73,11 @@ class Chain(Strategy):
     def branches(self) -> list[tuple[str, Model]]:
         return [(f"{s.name} [{s.validator!r}]" if s.validator else s.name, s.model) for s in self.steps]
 
-    async def _acomplete(self, request: Request) -> Response:
-        return await self._run(request, None)
+    def _acomplete(self, request: Request) -> Coroutine[Any, Any, Response]:
+        return self._run(request, None)  # the coroutine itself: no extra frame per call
 
-    async def _astream(self, request: Request, emit: Emit) -> Response:
-        return await self._run(request, emit)
+    def _astream(self, request: Request, emit: Emit) -> Coroutine[Any, Any, Response]:
+        return self._run(request, emit)
 
     async def _run(self, request: Request, emit: Emit | None) -> Response:
         """Run the steps in order; given ``emit``, the last step streams (after the earlier steps' latency)."""

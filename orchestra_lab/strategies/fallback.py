@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from typing import Literal
+from collections.abc import Callable, Collection, Coroutine, Sequence
+from typing import Any, Literal
 
 from ..errors import BadResponseError, CircuitOpenError, ModelError
 from ..models.base import Model
@@ -69,24 +69,24 @@ class Fallback(Strategy):
     def _triggers(self, err: ModelError) -> bool:
         return isinstance(err, (CircuitOpenError, *self.on_errors)) or err.status in self.on_status
 
-    async def _acomplete(self, request: Request) -> Response:
-        return await self._attempts(request, None)
+    def _acomplete(self, request: Request) -> Coroutine[Any, Any, Response]:
+        return self._attempts(request, None)  # the coroutine itself: no extra frame per call
 
-    async def _astream(self, request: Request, emit: Emit) -> Response:
-        return await self._attempts(request, emit)
+    def _astream(self, request: Request, emit: Emit) -> Coroutine[Any, Any, Response]:
+        return self._attempts(request, emit)
 
     async def _attempts(self, request: Request, emit: Emit | None) -> Response:
         latency = 0.0
         log: list[str] = []
         causes: list[BaseException] = []
         for i, model in enumerate(self.models, 1):
-            seen = _Seen(None if emit is None else shifted(emit, latency))
-            outcome: Outcome = await call(model, request, None if emit is None else seen.take)
+            seen = None if emit is None else _Seen(shifted(emit, latency))  # only a stream needs one
+            outcome: Outcome = await call(model, request, None if seen is None else seen.take)
             latency += outcome.latency_s
             if outcome.error is not None:
                 causes.append(outcome.error)
                 log.append(f"#{i} {model.name} failed ({outcome.describe_error()})")
-                if seen.answered:
+                if seen is not None and seen.answered:
                     self._after_partial(emit, latency, log, causes, i)
                 if not self._triggers(outcome.error):
                     raise self._fail(
@@ -101,7 +101,7 @@ class Fallback(Strategy):
             if rejection is not None:
                 log.append(f"#{i} {model.name} rejected ({rejection})")
                 causes.append(BadResponseError(f"{model.name}: answer rejected ({rejection})", model=model.name))
-                if seen.answered:
+                if seen is not None and seen.answered:
                     self._after_partial(emit, latency, log, causes, i)
                 continue
             log.append(f"#{i} {model.name} answered")
@@ -129,11 +129,10 @@ class _Seen:
 
     __slots__ = ("answered", "emit")
 
-    def __init__(self, emit: Emit | None) -> None:
+    def __init__(self, emit: Emit) -> None:
         self.emit = emit
         self.answered = False
 
     def take(self, chunk: StreamChunk) -> None:
         self.answered = self.answered or chunk.kind == "answer"
-        if self.emit is not None:
-            self.emit(chunk)
+        self.emit(chunk)

@@ -9,7 +9,7 @@ import inspect
 import math
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -113,11 +113,11 @@ class Router(Strategy):
     async def choose(self, request: Request) -> Choice:
         raise NotImplementedError
 
-    async def _acomplete(self, request: Request) -> Response:
-        return await self._route(request, None)
+    def _acomplete(self, request: Request) -> Coroutine[Any, Any, Response]:
+        return self._route(request, None)  # the coroutine itself: no extra frame per call
 
-    async def _astream(self, request: Request, emit: Emit) -> Response:
-        return await self._route(request, emit)
+    def _astream(self, request: Request, emit: Emit) -> Coroutine[Any, Any, Response]:
+        return self._route(request, emit)
 
     async def _route(self, request: Request, emit: Emit | None) -> Response:
         """Decide, then answer with the chosen model (streamed after the decision time, given ``emit``)."""
