@@ -28,8 +28,10 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "USD_INR_DEFAULT",
@@ -295,4 +297,6 @@ def price_table() -> pd.DataFrame:
             }
         )
     columns = ["model", "provider", *_RATE_COLUMNS, "long_context_above", "source", "as_of"]
+    import pandas as pd  # on use: `import orchestra_lab` stays light
+
     return pd.DataFrame(rows, columns=columns)
