@@ -11,7 +11,7 @@ file, which the next writer removes.
 >>> run = pathlib.Path(tempfile.mkdtemp())
 >>> segments = Segments(run, "items")
 >>> _ = segments.tail.write_text('{"a": 1}\\n')
->>> segments.compact(pa.table({"a": [1]}), fresh_tail="")
+>>> segments.compact(pa.table({"a": [1]}), fresh_tail=b"")
 >>> [p.name for p in segments.paths()], segments.tail.read_text(), segments.rows()
 (['items-000001.parquet'], '', 1)
 """
@@ -84,7 +84,7 @@ class Segments:
 
         return [pq.read_table(path, columns=columns) for path in self.paths()]
 
-    def compact(self, table: Any, *, fresh_tail: str, rewrite: bool = False) -> None:
+    def compact(self, table: Any, *, fresh_tail: bytes, rewrite: bool = False) -> None:
         """Write ``table`` (the tail's rows) as the next segment, then replace the tail with ``fresh_tail``.
         With ``rewrite``, ``table`` is the whole table: the new segment supersedes every older one (then deleted).
 
@@ -96,7 +96,7 @@ class Segments:
 
         self._commit(write, dict(table.schema.metadata or {}), fresh_tail=fresh_tail, rewrite=rewrite)
 
-    def merge(self, *, fresh_tail: str, metadata: dict[bytes, bytes] | None = None) -> None:
+    def merge(self, *, fresh_tail: bytes, metadata: dict[bytes, bytes] | None = None) -> None:
         """Rewrite the segments as one (faster to read), segment by segment (little memory), when there are
         several; call it right after :meth:`compact`, while the tail holds no rows. ``metadata`` goes into the
         merged segment's schema."""
@@ -117,7 +117,7 @@ class Segments:
         release_arrow_memory()
 
     def _commit(self, write: Callable[[Path, dict[bytes, bytes]], None], metadata: dict[bytes, bytes], *,
-                fresh_tail: str, rewrite: bool) -> None:  # fmt: skip
+                fresh_tail: bytes, rewrite: bool) -> None:  # fmt: skip
         """Write the next segment through ``write(tmp_path, metadata)``, rename it into place, reset the tail."""
         data = self.tail.read_bytes() if self.tail.exists() else b""
         paths = self.paths()
@@ -135,7 +135,7 @@ class Segments:
         self._reset_tail(fresh_tail)
         self._remove_superseded()
 
-    def repair(self, *, fresh_tail: str) -> None:
+    def repair(self, *, fresh_tail: bytes) -> None:
         """Before writing: remove half-written segments and empty a tail that the last segment already holds."""
         for leftover in self.run_dir.glob(f"{self.name}-*.parquet.tmp"):
             leftover.unlink()
@@ -149,9 +149,9 @@ class Segments:
             if path not in kept:
                 path.unlink()
 
-    def _reset_tail(self, fresh_tail: str) -> None:
+    def _reset_tail(self, fresh_tail: bytes) -> None:
         tmp = self.tail.with_suffix(".jsonl.tmp")
-        tmp.write_text(fresh_tail, encoding="utf-8")
+        tmp.write_bytes(fresh_tail)
         _durable_replace(tmp, self.tail)
 
 

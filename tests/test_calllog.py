@@ -81,8 +81,7 @@ with log:
     m = SimulatedModel.profile('sim/small')
     for i in range(5):
         m(Request.of('q', item_id=str(i)))
-    log._file.write('{{"call_id": "torn')  # a row half-written when the process died
-    log._file.flush()
+    log._file.write(b'{{"call_id": "torn')  # a row half-written when the process died
     os._exit(1)
 """
     subprocess.run([sys.executable, "-c", script], check=False)

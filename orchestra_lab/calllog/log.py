@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import html
-import json
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
-from .._jsonl import cut_torn_tail, read_records
+from .._jsonl import AppendFile, cut_torn_tail, json_line, read_records
 from .._segments import Segments
 from ._store import RowStore
 from .schema import COLUMNS, DEFAULTS
@@ -26,7 +25,7 @@ __all__ = ["CALLS_FILE", "CALLS_TABLE", "CallLog", "active_log", "default_log"]
 
 CALLS_FILE = "calls.jsonl"
 CALLS_TABLE = "calls"  # Parquet segments calls-NNNNNN.parquet, calls.jsonl their write-ahead tail
-_HEADER = json.dumps({"_columns": COLUMNS}) + "\n"  # rows below it are arrays in this order
+_HEADER = json_line({"_columns": COLUMNS})  # rows below it are arrays in this order
 _SCORE_AT = COLUMNS.index("score")
 
 _ACTIVE: contextvars.ContextVar[CallLog | None] = contextvars.ContextVar("orchestra_lab_log", default=None)
@@ -98,8 +97,7 @@ class CallLog:
         with self._lock:
             self._rows.append(record)
             if self._file is not None:
-                self._file.write(_strict_json(record) + "\n")
-                self._file.flush()
+                self._file.write(json_line(record))
 
     def set_score(self, call_id: str, score: float) -> None:
         """Attach a score to a recorded row (written to disk as a score line)."""
@@ -107,8 +105,7 @@ class CallLog:
             if not self._rows.set_cell(call_id, _SCORE_AT, score):
                 raise KeyError(f"no call {call_id!r} in this log")
             if self._file is not None:
-                self._file.write(json.dumps({"call_id": call_id, "score": score, "_update": True}) + "\n")
-                self._file.flush()
+                self._file.write(json_line({"call_id": call_id, "score": score, "_update": True}))
 
     def compact(self, *, merge: bool = False) -> None:
         """Move the rows in memory into the run directory's next Parquet segment (a run directory's log only);
@@ -186,10 +183,9 @@ class CallLog:
 
     def _open_tail(self) -> None:
         assert self.run_dir is not None
-        self._file = open(self.run_dir / CALLS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - lives with the log
+        self._file = AppendFile(self.run_dir / CALLS_FILE)
         if self._file.tell() == 0 or not _ends_with_header(self.run_dir / CALLS_FILE):
             self._file.write(_HEADER)
-            self._file.flush()
 
     def _first_run_id(self) -> Any:
         """The run id of the first row (``None`` when there is none)."""
@@ -224,23 +220,12 @@ def default_log() -> CallLog:
     return _DEFAULT_LOG
 
 
-_STRICT_JSON = json.JSONEncoder(default=str, allow_nan=False)
-
-
-def _strict_json(record: tuple[Any, ...]) -> str:
-    """A row as strict JSON: NaN (an unknown cost) as null."""
-    try:
-        return _STRICT_JSON.encode(record)
-    except ValueError:
-        return _STRICT_JSON.encode([None if v != v else v for v in record])
-
-
 def _ends_with_header(path: Path) -> bool:
     """Whether the file's last line is the current header (a fresh tail): no need to write it again."""
     with open(path, "rb") as f:
         size = f.seek(0, 2)
         f.seek(max(0, size - len(_HEADER) - 1))
-        return f.read().endswith(_HEADER.encode())
+        return f.read().endswith(_HEADER)
 
 
 def _read_rows(path: Path, *, repair: bool) -> list[tuple[Any, ...]]:

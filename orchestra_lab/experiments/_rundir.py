@@ -19,7 +19,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-import math
 import os
 import uuid
 import warnings
@@ -28,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._jsonl import cut_torn_tail, read_records
+from .._jsonl import AppendFile, cut_torn_tail, json_line, json_text, read_records
 from .._segments import Segments, release_arrow_memory
 
 __all__ = [
@@ -43,7 +42,6 @@ __all__ = [
     "convert",
     "dataset_hash",
     "git_commit",
-    "item_line",
     "locate_run",
     "read_config",
     "read_item_rows",
@@ -84,14 +82,14 @@ class ItemStore:
             return
         run_dir.mkdir(parents=True, exist_ok=True)
         self._segments = Segments(run_dir, ITEMS_TABLE)
-        self._segments.repair(fresh_tail="")
+        self._segments.repair(fresh_tail=b"")
         path = self._segments.tail
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a torn last line is expected after a kill; it is dropped below
             self._tail = read_item_rows(path)
         cut_torn_tail(path)
         self.finished = {_key(row) for row in self._tail} | _segment_keys(self._segments)
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._file = AppendFile(path)
 
     @property
     def on_disk(self) -> bool:
@@ -100,8 +98,7 @@ class ItemStore:
 
     def append(self, row: dict[str, Any]) -> None:
         if self._file is not None:
-            self._file.write(item_line(row))
-            self._file.flush()
+            self._file.write(json_line(row))
         self._tail.append(row)
         self.finished.add(_key(row))
 
@@ -112,8 +109,8 @@ class ItemStore:
         if merge:
             self._file.close()
             as_json = sorted({name for meta in self._segments.metadata() for name in _json_columns(meta)})
-            self._segments.merge(fresh_tail="", metadata={_JSON_COLUMNS: json.dumps(as_json).encode()})
-            self._file = open(self._segments.tail, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+            self._segments.merge(fresh_tail=b"", metadata={_JSON_COLUMNS: json.dumps(as_json).encode()})
+            self._file = AppendFile(self._segments.tail)
 
     def keep(self, predicate: Any) -> int:
         """Keep only the rows for which ``predicate(frame)`` (a boolean Series) holds, as one new segment (which
@@ -142,9 +139,9 @@ class ItemStore:
 
     def _rewrite(self, table: Any, *, rewrite: bool) -> None:
         self._file.close()
-        self._segments.compact(table, fresh_tail="", rewrite=rewrite)
+        self._segments.compact(table, fresh_tail=b"", rewrite=rewrite)
         self._tail = []
-        self._file = open(self._segments.tail, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._file = AppendFile(self._segments.tail)
 
 
 def compact(store: ItemStore, log: Any, *, merge: bool = False) -> None:
@@ -242,7 +239,7 @@ def _items_table(rows: Any) -> Any:
         kind = _ITEM_TYPES.get(name) or _STRING_COLUMNS.get(name) or _unknown_column_type(name, values)
         if kind == "json":
             as_json.append(name)
-            arrays[name] = pa.array([None if v is None else item_line(v)[:-1] for v in values], pa.string())
+            arrays[name] = pa.array([None if v is None else json_text(v) for v in values], pa.string())
         else:
             arrays[name] = pa.array(values, type=kind, from_pandas=True)  # NaN stored as null, as in the JSON lines
     return pa.table(arrays).replace_schema_metadata({_JSON_COLUMNS: json.dumps(as_json).encode()})
@@ -307,33 +304,8 @@ def _segment_frame(segments: Segments, columns: list[str] | None = None) -> Any:
     return frame
 
 
-def item_line(row: Mapping[str, Any]) -> str:
-    """One ``items.jsonl`` line: strict JSON, so NaN (an unscorable item's score) and infinities are null.
-
-    >>> item_line({"score": float("nan"), "expected": [1.0, float("nan")]})
-    '{"score": null, "expected": [1.0, null]}\\n'
-    """
-    try:
-        return _STRICT_JSON.encode(row) + "\n"
-    except ValueError:  # a NaN or infinity somewhere (rare: an unscorable item): written as null
-        return _STRICT_JSON.encode(_nan_to_null(row)) + "\n"
-
-
-def _nan_to_null(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {key: _nan_to_null(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_null(v) for v in value]
-    return value
-
-
 def _json_default(value: Any) -> Any:
     return str(value)
-
-
-_STRICT_JSON = json.JSONEncoder(default=_json_default, ensure_ascii=False, allow_nan=False)
 
 
 def write_config(path: Path, config: Mapping[str, Any]) -> None:

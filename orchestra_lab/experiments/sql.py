@@ -23,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 
+from .._jsonl import json_text
 from .._segments import Segments
 from ..calllog import CallLog
 from ..calllog.log import CALLS_TABLE
-from ._rundir import ITEMS_TABLE, RUN_FILE, RUNS_DIR, item_line, read_config, read_item_rows
+from ._rundir import ITEMS_TABLE, RUN_FILE, RUNS_DIR, read_config, read_item_rows
 from .catalog import run_dir_of
 from .catalog import runs as list_runs
 
@@ -104,7 +105,7 @@ def _item_parts(run_dirs: list[Path]) -> list[Any]:
             rows = read_item_rows(segments.tail)
             if rows:
                 frame = pd.DataFrame.from_records(rows)
-                frame["expected"] = frame["expected"].map(lambda v: None if v is None else item_line(v)[:-1])
+                frame["expected"] = frame["expected"].map(lambda v: None if v is None else json_text(v))
                 parts.append(_plain(frame).assign(run_id=run_id))
     return parts
 
