@@ -1,10 +1,21 @@
 """A fast OpenAI-compatible chat completions server for the live-overhead and streaming benchmarks (uvicorn +
 starlette).
 
-Zero think time: every ``POST /v1/chat/completions`` gets the same precomputed answer -- or, when the body asks
-for ``"stream": true``, a server-sent-event stream of :data:`STREAM_TOKENS` one-token chunks and a usage chunk,
-written :data:`STREAM_BATCH` events at a time with a yield to the event loop in between (so concurrent streams
-interleave and each starts at once, as a real server's do). ``GET /stats`` tells how many completions were served.
+Every ``POST /v1/chat/completions`` gets the same precomputed answer -- or, when the body asks for
+``"stream": true``, a server-sent-event stream of :data:`STREAM_TOKENS` one-token chunks and a usage chunk,
+written :data:`STREAM_BATCH` events at a time. ``GET /stats`` tells how many completions were served.
+
+Pacing is chosen by the client, per request, with two headers (so one server serves paced and unpaced streams,
+and a client library that can add headers but not query parameters can ask for it too):
+
+- ``X-Bench-Think-Ms``: milliseconds from the request to the first write (the "provider's" time to first token);
+- ``X-Bench-Token-Ms``: milliseconds per token after that; each write carries :data:`STREAM_BATCH` events, so
+  writes go out ``token_ms * STREAM_BATCH`` apart, on a schedule counted from the request (no drift).
+
+Without them (or with both 0) there is no think time: the writes go out back to back with a yield to the event
+loop in between (so concurrent streams interleave and each starts at once, as a real server's do). A value that is
+not a finite number >= 0 gets a 400. See :class:`Pacing`.
+
 Bounded: it stops itself after ``--lifetime`` seconds, or as soon as the process that started it is gone. It binds
 127.0.0.1 on a free port and prints ``PORT <n>`` when it is ready.
 
@@ -16,10 +27,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
 import uvicorn
 from starlette.applications import Starlette
@@ -71,10 +85,69 @@ _EVENTS = _stream_events()
 STREAM_WRITES = [b"".join(_EVENTS[i : i + STREAM_BATCH]) for i in range(0, len(_EVENTS), STREAM_BATCH)]
 
 
-async def _stream_body():  # type: ignore[no-untyped-def]
+THINK_HEADER = "x-bench-think-ms"
+TOKEN_HEADER = "x-bench-token-ms"
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How a streamed answer is paced: ``think_ms`` before the first write, then ``token_ms`` per token.
+
+    >>> pacing = Pacing(think_ms=20, token_ms=10)
+    >>> pacing.headers()
+    {'x-bench-think-ms': '20', 'x-bench-token-ms': '10'}
+    >>> Pacing.from_headers(pacing.headers()) == pacing, Pacing().headers(), Pacing.from_headers({}).paced
+    (True, {}, False)
+    >>> [round(s, 3) for s in pacing.write_offsets()[:3]], round(pacing.duration_s, 3)
+    ([0.02, 0.12, 0.22], 2.02)
+    """
+
+    think_ms: float = 0.0
+    token_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, value in (("think_ms", self.think_ms), ("token_ms", self.token_ms)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name}: {value!r} is not a finite number of milliseconds >= 0")
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Pacing:
+        """The pacing a request asks for (none without the headers); ValueError for a bad value."""
+        return cls(float(headers.get(THINK_HEADER, 0)), float(headers.get(TOKEN_HEADER, 0)))
+
+    @property
+    def paced(self) -> bool:
+        return self.think_ms > 0 or self.token_ms > 0
+
+    def headers(self) -> dict[str, str]:
+        """The request headers that ask for this pacing (none for no pacing)."""
+        if not self.paced:
+            return {}
+        return {THINK_HEADER: f"{self.think_ms:g}", TOKEN_HEADER: f"{self.token_ms:g}"}
+
+    def write_offsets(self) -> list[float]:
+        """Seconds from the request to each of :data:`STREAM_WRITES`."""
+        gap_s = self.token_ms * STREAM_BATCH / 1e3
+        return [self.think_ms / 1e3 + k * gap_s for k in range(len(STREAM_WRITES))]
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from the request to the last write."""
+        return self.write_offsets()[-1]
+
+
+async def _stream_body() -> AsyncIterator[bytes]:
     for write in STREAM_WRITES:
         yield write
         await asyncio.sleep(0)  # let the other streams write too
+
+
+async def _paced_body(pacing: Pacing, start: float) -> AsyncIterator[bytes]:
+    """The writes on ``pacing``'s schedule, counted from ``start`` (the event loop's clock at the request)."""
+    loop = asyncio.get_running_loop()
+    for write, offset in zip(STREAM_WRITES, pacing.write_offsets(), strict=True):
+        await asyncio.sleep(start + offset - loop.time())  # behind schedule: a plain yield
+        yield write
 
 
 def make_app() -> Starlette:
@@ -85,7 +158,12 @@ def make_app() -> Starlette:
         body = await request.body()
         served += 1
         if b'"stream":true' in body.replace(b" ", b""):
-            return StreamingResponse(_stream_body(), media_type="text/event-stream")
+            try:
+                pacing = Pacing.from_headers(request.headers)
+            except ValueError as e:
+                return JSONResponse({"error": {"message": str(e)}}, status_code=400)
+            stream = _paced_body(pacing, asyncio.get_running_loop().time()) if pacing.paced else _stream_body()
+            return StreamingResponse(stream, media_type="text/event-stream")
         return Response(ANSWER, media_type="application/json")
 
     async def stats(request: Request) -> Response:

@@ -40,12 +40,19 @@ FIGURES = {
     "bench_streaming.py": [
         f"streaming.{v}.{what}"
         for v in ("a_raw_httpx", "b_openai_compatible", "c_fallback")
-        for what in ("ttft_p50_ms", "streams_per_s", "cpu_per_stream_us")
+        for what in (
+            "ttft_p50_ms",
+            "streams_per_s",
+            "cpu_per_stream_us",
+            "paced_ttft_p50_ms",
+            "paced_ttft_p95_ms",
+            "paced_cpu_load",
+        )
     ]
     + [
         f"streaming.{v}.added_ttft_p50_ms{load}"
         for v in ("b_openai_compatible", "c_fallback")
-        for load in ("", "_unloaded")
+        for load in ("", "_saturated", "_unloaded")
     ],
 }
 
