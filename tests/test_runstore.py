@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import orchestra_lab
@@ -261,3 +262,21 @@ def test_an_item_column_unknown_to_the_store_round_trips_with_its_type(tmp_path:
     assert frame["ttft_s"].tolist()[1:] == [1.0, 0.25] and pd.isna(frame["ttft_s"].iloc[0])
     assert frame["tag"].isna().tolist() == [True, False, True] and frame["tag"].iloc[1] == "x"
     assert frame["extra"].tolist() == [None, None, {"k": [2]}]
+
+
+def test_a_compacted_segment_holds_what_the_frame_holds_missing_categories_included(tmp_path: Path) -> None:
+    """Compaction builds the Arrow table straight from the row store; it must read back as the in-memory frame."""
+    from orchestra_lab import CallLog, Fallback, SimulatedModel
+    from orchestra_lab.calllog._columnar import frame_of, to_arrow
+
+    down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
+    with CallLog() as log:
+        SimulatedModel.profile("sim/large").complete("What is 2 + 2?")  # ok rows: no error_type, no caller
+        with pytest.raises(Exception):
+            Fallback([down, down]).complete("What is 3 + 3?")  # error rows: error_type set, callers set
+    store = log._rows
+    direct, through_pandas = store.to_arrow(), to_arrow(store.to_frame())
+    assert direct.schema.equals(through_pandas.schema)
+    assert direct.to_pylist() == through_pandas.to_pylist()
+    pq.write_table(direct, tmp_path / "segment.parquet")  # Parquet takes no null inside a dictionary
+    pd.testing.assert_frame_equal(frame_of([pq.read_table(tmp_path / "segment.parquet")]), store.to_frame())

@@ -74,6 +74,16 @@ _ID_PREFIX = os.urandom(4).hex()  # per process: ids stay unique across processe
 _ID_COUNTER = itertools.count()
 
 
+def _new_id_prefix() -> None:
+    """A forked process (an experiment's worker) makes ids of its own, never its parent's."""
+    global _ID_PREFIX
+    _ID_PREFIX = os.urandom(4).hex()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_new_id_prefix)
+
+
 def new_call_id() -> str:
     """A unique call id: a per-process random prefix and a counter (cheap on the hot path)."""
     return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
@@ -128,13 +138,18 @@ def calling(model: Model, request: Request) -> Iterator[CallRecord]:
         end_call(record, tokens)
 
 
-@contextmanager
-def scope(strategy: str) -> Iterator[CallRecord]:
+class scope:
     """Collect the totals of the calls made inside the block, labelled ``strategy`` (no row of its own; the calls
-    stay top level in the log)."""
-    record = CallRecord(call_id=new_call_id(), strategy=strategy, name=strategy, is_scope=True)
-    token = _SPAN.set(record)
-    try:
-        yield record
-    finally:
-        _SPAN.reset(token)
+    stay top level in the log). A class, not a generator: an experiment enters one per strategy x item."""
+
+    __slots__ = ("_token", "record")
+
+    def __init__(self, strategy: str) -> None:
+        self.record = CallRecord(call_id=new_call_id(), strategy=strategy, name=strategy, is_scope=True)
+
+    def __enter__(self) -> CallRecord:
+        self._token = _SPAN.set(self.record)
+        return self.record
+
+    def __exit__(self, *exc: object) -> None:
+        _SPAN.reset(self._token)

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .._jsonl import AppendFile, cut_torn_tail, json_line, read_records
+from .._jsonl import AppendFile, cut_torn_tail, json_line, json_lines, read_records
 from .._segments import Segments
 from ._store import RowStore
 from .schema import COLUMNS, DEFAULTS
@@ -99,6 +99,14 @@ class CallLog:
             if self._file is not None:
                 self._file.write(json_line(record))
 
+    def extend(self, records: list[tuple[Any, ...]], lines: bytes | None = None) -> None:
+        """Append rows given as tuples (:meth:`records` of another log), written to the run directory at once --
+        as ``lines`` when given: the rows already encoded by :func:`json_lines` (e.g. in a worker process)."""
+        with self._lock:
+            self._rows.extend(records)
+            if self._file is not None and records:
+                self._file.write(json_lines(records) if lines is None else lines)
+
     def set_score(self, call_id: str, score: float) -> None:
         """Attach a score to a recorded row (written to disk as a score line)."""
         with self._lock:
@@ -116,12 +124,10 @@ class CallLog:
         """
         if self._segments is None:
             raise ValueError("compact: this log has no run directory")
-        from ._columnar import to_arrow
-
         with self._lock:
             self.close()
             if len(self._rows):
-                self._segments.compact(to_arrow(self._rows.to_frame()), fresh_tail=_HEADER)
+                self._segments.compact(self._rows.to_arrow(), fresh_tail=_HEADER)
                 self._compacted += len(self._rows)
                 self._rows = RowStore()
             if merge:
@@ -144,6 +150,12 @@ class CallLog:
                 return [dict(zip(COLUMNS, r)) for r in self._rows]
         frame = self.to_frame().astype(object)
         return frame.where(frame.notna(), None).to_dict("records")
+
+    def records(self) -> list[tuple[Any, ...]]:
+        """The rows not yet compacted as tuples in :data:`COLUMNS` order (all rows of a log without a run
+        directory): what :meth:`extend` takes."""
+        with self._lock:
+            return list(self._rows)
 
     def to_frame(self) -> Any:
         """All rows as a pandas DataFrame with the schema's dtypes."""

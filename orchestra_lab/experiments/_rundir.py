@@ -16,9 +16,11 @@ directory written before the segments existed (tails only) reads the same way.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import json
+import operator
 import os
 import uuid
 import warnings
@@ -27,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._jsonl import AppendFile, cut_torn_tail, json_line, json_text, read_records
+from .._jsonl import AppendFile, cut_torn_tail, json_line, json_lines, json_text, read_records
 from .._segments import Segments, release_arrow_memory
 
 __all__ = [
@@ -101,6 +103,14 @@ class ItemStore:
             self._file.write(json_line(row))
         self._tail.append(row)
         self.finished.add(_key(row))
+
+    def extend(self, rows: list[dict[str, Any]], lines: bytes | None = None) -> None:
+        """:meth:`append` each of ``rows``, written to the run directory at once (as ``lines`` when given: the rows
+        already encoded by :func:`json_lines`)."""
+        if self._file is not None and rows:
+            self._file.write(json_lines(rows) if lines is None else lines)
+        self._tail.extend(rows)
+        self.finished.update(map(_key, rows))
 
     def compact(self, *, merge: bool = False) -> None:
         """Move the rows of the tail into the next segment; with ``merge``, then rewrite the segments as one."""
@@ -261,7 +271,13 @@ def _columns_of(rows: Any) -> dict[str, list[Any]]:
     if not isinstance(rows, list):
         frame = rows.astype(object).where(rows.notna(), None)
         return {str(name): frame[name].tolist() for name in frame.columns}
-    names = dict.fromkeys(name for row in rows for name in row)
+    if not rows:
+        return {}
+    names = list(rows[0])
+    if len(names) > 1 and all(len(row) == len(names) for row in rows):  # the usual case, transposed at C speed
+        with contextlib.suppress(KeyError):  # a row with other names: the general case below
+            return dict(zip(names, map(list, zip(*map(operator.itemgetter(*names), rows)))))
+    names = list(dict.fromkeys(name for row in rows for name in row))
     return {name: [row.get(name) for row in rows] for name in names}
 
 

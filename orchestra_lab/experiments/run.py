@@ -42,8 +42,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .._answer_key import using_key
+from .._answer_key import AnswerKey, using_key
 from .._fingerprint import model_config
+from .._jsonl import json_lines
 from .._secrets import redact
 from .._sync import run_sync
 from ..calllog import CallLog
@@ -54,7 +55,7 @@ from ..models.base import Model
 from ..pricing import usd_to_inr
 from ..runtime.budget import Budget
 from ..types import Request, Response
-from . import _rundir
+from . import _processes, _rundir
 from ._rundir import (
     DEFAULT_RUN_DIR,
     RUN_FILE,
@@ -72,12 +73,13 @@ from ._rundir import (
 from .dataset import Dataset, Item, load_dataset
 from .results import Results
 from .scorers import as_scorer, default_scorer_for, unscorable_warnings
-from .scorers.base import ResponseScorer
+from .scorers.base import ResponseScorer, add_unscorable, unscorable_tally
 
 __all__ = ["RUNS_DIR", "Experiment"]
 
 
 OnResult = Callable[[dict[str, Any]], None]
+_RECENT_ITEMS = 64  # items whose request is kept for the strategies still to ask them (see Experiment._asked)
 
 
 class Experiment:
@@ -126,6 +128,7 @@ class Experiment:
         params: Mapping[str, Any] | None = None,
         on_result: OnResult | None = None,
         stream: bool = False,
+        processes: int = 1,
     ) -> None:
         self.dataset: Dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
         self.strategies = _keyed(strategies)
@@ -142,7 +145,13 @@ class Experiment:
         for cap in (max_spend_usd, max_spend_inr):
             if cap is not None and not cap >= 0:
                 raise ValueError(f"spend cap: {cap!r} must be a non-negative number")
+        if not isinstance(processes, int) or processes < 1:
+            raise ValueError(f"processes: {processes!r} must be a whole number, at least 1")
+        if processes > 1 and (max_spend_usd is not None or max_spend_inr is not None):
+            raise ValueError(f"processes={processes}: a spend cap is kept in one process; use processes=1 with it")
+        _processes.check_parallel(self.strategies, self.scorer, processes)
         self.concurrency = concurrency
+        self.processes = processes
         self.max_spend_usd = max_spend_usd
         self.max_spend_inr = max_spend_inr
         self.run_id, self.run_dir = locate_run(run_id, run_dir)
@@ -153,6 +162,7 @@ class Experiment:
         self._task: asyncio.Task[Results] | None = None
         self._scores_responses = False
         self._scoring = 0  # jobs between their answer and its score in the log: the log is not compacted then
+        self._recent: dict[tuple[str, int | None], tuple[Request, AnswerKey]] = {}  # see _asked
 
     def __repr__(self) -> str:
         return (
@@ -181,7 +191,8 @@ class Experiment:
         status = "failed"
         try:
             self._write_status(config, "running")
-            jobs = [job for job in self._jobs() if job.key not in store.finished]
+            finished = store.finished
+            jobs = [job for job in self._jobs() if job.key not in finished] if finished else list(self._jobs())
             total = self.repeats * len(self.dataset) * len(self.strategies)
             state = _RunState(total=total, done=total - len(jobs))
             budget = self._budget(log)
@@ -191,7 +202,10 @@ class Experiment:
                 if budget is not None:
                     stack.enter_context(budget)
                 state.bar = stack.enter_context(_progress_bar(self.progress, state))
-                await self._work(jobs, store, log, state)
+                if self.processes > 1 and len(jobs) > _processes.BATCH:
+                    await self._work_in_processes(jobs, store, log, state)
+                else:
+                    await self._work(jobs, lambda row: self._keep(row, store, log, state), log, state)
             del jobs  # a job per strategy x item x repeat: not kept while the results are read
             if _rundir.COMPACT_ROWS is not None and store.on_disk:
                 _rundir.compact(store, log, merge=True)
@@ -214,14 +228,22 @@ class Experiment:
         if self.run_dir is not None:
             write_config(self.run_dir / RUN_FILE, config | {"status": status})
 
-    async def _work(self, jobs: list[_Job], store: ItemStore, log: CallLog, state: _RunState) -> None:
+    async def _work(self, jobs: Sequence[_Job], keep: OnResult, log: CallLog, state: _RunState) -> None:
+        """Answer ``jobs`` with ``concurrency`` workers, each finished item row handed to ``keep``."""
         pending = iter(jobs)
 
         async def worker() -> None:
             for job in pending:  # one shared iterator: each job is taken by exactly one worker
                 if state.stopped_by_budget:
                     return
-                await self._run_job(job, store, log, state)
+                try:
+                    row = await self._item_row(job, log)
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    raise _Interrupted(exc) from exc
+                if row is None:  # refused by the spend cap: not written, so a resumed run asks it again
+                    state.stopped_by_budget = True
+                    return
+                keep(row)
 
         workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(jobs)))]
         try:
@@ -233,37 +255,69 @@ class Experiment:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    async def _run_job(self, job: _Job, store: ItemStore, log: CallLog, state: _RunState) -> None:
-        try:
-            row = await self._item_row(job, log)
-        except (KeyboardInterrupt, SystemExit) as exc:
-            raise _Interrupted(exc) from exc
-        if row is None:  # refused by the spend cap: not written, so a resumed run asks it again
-            state.stopped_by_budget = True
-            return
+    def _keep(self, row: dict[str, Any], store: ItemStore, log: CallLog, state: _RunState) -> None:
+        """A finished item row: written, counted, handed to ``on_result``; the log compacted when it is due."""
         store.append(row)
-        every = _rundir.COMPACT_ROWS
-        if every is not None and store.on_disk and self._scoring == 0 and len(log) - log.compacted_rows >= every:
-            _rundir.compact(store, log)
+        self._compact_when_due(store, log)
         state.record(row)
         if self.on_result is not None:
             self.on_result(row)
 
+    def _compact_when_due(self, store: ItemStore, log: CallLog) -> None:
+        every = _rundir.COMPACT_ROWS
+        if every is not None and store.on_disk and self._scoring == 0 and len(log) - log.compacted_rows >= every:
+            _rundir.compact(store, log)
+
+    async def _work_in_processes(self, jobs: list[_Job], store: ItemStore, log: CallLog, state: _RunState) -> None:
+        """Answer ``jobs`` in ``processes`` worker processes (see :mod:`._processes`), keeping their rows in job
+        order as each batch comes back."""
+        size = _processes.BATCH
+        batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        with _processes.Workers(self._answer_batch, batches, self.processes) as workers:
+            async for calls, call_lines, rows, row_lines, unscorable in workers.results():
+                log.extend(calls, call_lines)
+                store.extend(rows, row_lines)
+                add_unscorable(unscorable)
+                self._compact_when_due(store, log)
+                for row in rows:
+                    state.record(row)
+                    if self.on_result is not None:
+                        self.on_result(row)
+
+    async def _answer_batch(self, jobs: Sequence[_Job]) -> tuple[Any, ...]:
+        """In a worker process: answer ``jobs`` into a log in memory; their call rows and item rows, each with
+        their run-directory lines (encoded here, off the parent's core), and the unscorable items."""
+        log = CallLog(run_id=self.run_id)
+        rows: list[dict[str, Any]] = []
+        with log, unscorable_tally() as unscorable:
+            await self._work(jobs, rows.append, log, _RunState(total=len(jobs), done=0))
+        calls = log.records()
+        return calls, json_lines(calls), rows, json_lines(rows), unscorable
+
     async def _item_row(self, job: _Job, log: CallLog) -> dict[str, Any] | None:
         """Ask the strategy, score the answer: the item row (``None`` when the spend cap refused the call)."""
-        seed = {} if job.seed is None else {"seed": job.seed}
-        request = job.item.to_request(system=self.system, **self.params, **seed)
+        request, key = self._asked(job)
         try:
-            with (
-                scope(job.strategy) as calls,
-                using_key(job.item.answer_key),
-            ):  # a judge's calls while scoring are not counted
+            with scope(job.strategy) as calls, using_key(key):  # a judge's calls while scoring are not counted
                 response = await self._answer(self.strategies[job.strategy], request)
         except Exception as err:
             if _refused_by_budget(err):
                 return None
             return job.row(_Outcome(calls, getattr(err, "latency_s", None)), output=None, score=0.0, status="error")
         return await self._scored_row(job, _Outcome(calls, response.latency_s, response.ttft_s), response, log)
+
+    def _asked(self, job: _Job) -> tuple[Request, AnswerKey]:
+        """The request asking ``job``'s item and the item's answer key: built once for all the strategies that
+        ask the item (jobs go item by item), the request's fingerprint with it."""
+        memo = self._recent
+        asked = memo.get((job.item.id, job.seed))
+        if asked is None:
+            seed = {} if job.seed is None else {"seed": job.seed}
+            asked = job.item.to_request(system=self.system, **self.params, **seed), job.item.answer_key
+            memo[(job.item.id, job.seed)] = asked
+            if len(memo) > _RECENT_ITEMS:
+                del memo[next(iter(memo))]  # the oldest: its jobs have all started
+        return asked
 
     async def _answer(self, strategy: Model, request: Request) -> Response:
         """The strategy's answer: asked through ``astream`` (chunks read and dropped) when the run streams."""

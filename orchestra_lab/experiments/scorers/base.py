@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -102,15 +102,44 @@ def unscorable_warnings() -> Iterator[None]:
         yield
     finally:
         _RUN_TALLY.reset(token)
-        for name, found in tally.items():
-            more = f"; and {found.count - len(found.examples)} more" if found.count > len(found.examples) else ""
-            _log.warning(
-                "scorer %s: %d item(s) unscorable (NaN, left out of the mean), e.g. %s%s",
-                name,
-                found.count,
-                "; ".join(found.examples),
-                more,
-            )
+        _warn(tally)
+
+
+def _warn(tally: Mapping[str, _Unscorable]) -> None:
+    """One warning per scorer: how many items it could not score, and the first few."""
+    for name, found in tally.items():
+        more = f"; and {found.count - len(found.examples)} more" if found.count > len(found.examples) else ""
+        _log.warning(
+            "scorer %s: %d item(s) unscorable (NaN, left out of the mean), e.g. %s%s",
+            name,
+            found.count,
+            "; ".join(found.examples),
+            more,
+        )
+
+
+@contextmanager
+def unscorable_tally() -> Iterator[dict[str, _Unscorable]]:
+    """Collect unscorable items while the block runs into the yielded tally, without a warning (a worker process
+    of a run collects them for the run, see :func:`add_unscorable`)."""
+    tally: dict[str, _Unscorable] = {}
+    token = _RUN_TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _RUN_TALLY.reset(token)
+
+
+def add_unscorable(tally: Mapping[str, _Unscorable]) -> None:
+    """Count a tally collected elsewhere (:func:`unscorable_tally`) into the run's; warn of it outside a run."""
+    run = _RUN_TALLY.get()
+    if run is None:
+        _warn(tally)
+        return
+    for name, found in tally.items():
+        counted = run.setdefault(name, _Unscorable())
+        counted.count += found.count
+        counted.examples.extend(found.examples[: _EXAMPLES - len(counted.examples)])
 
 
 def _report_unscorable(scorer_name: str, item_id: str, reason: str) -> None:

@@ -1,0 +1,198 @@
+"""Experiment(processes=N): offline runs answered in forked worker processes give the run a single process gives --
+same items, same calls, same order, same run directory -- and keep what finished when a worker or the parent dies."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import orchestra_lab
+from orchestra_lab import (
+    Ensemble,
+    Experiment,
+    Fallback,
+    MajorityVote,
+    OpenAICompatible,
+    Results,
+    Retrying,
+    SimulatedModel,
+)
+from orchestra_lab.experiments import _processes
+
+pytestmark = pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="no fork")
+
+REPO = Path(orchestra_lab.__file__).resolve().parents[1]
+VARYING = ["run_id", "call_id", "parent_id", "started_at", "finished_at", "latency_s", "ttft_s", "output_tokens_per_s"]
+
+
+def dataset(n: int = 60) -> list[dict]:
+    return [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i, "difficulty": (i % 10) / 10} for i in range(n)]
+
+
+def strategies() -> dict:
+    small, large = SimulatedModel.profile("sim/small"), SimulatedModel.profile("sim/large")
+    flaky = SimulatedModel.profile("sim/small").with_faults(server_error=0.3)
+    return {
+        "small": small,
+        "fallback": Fallback([flaky, large]),
+        "vote": Ensemble([small, SimulatedModel.profile("sim/medium"), large], MajorityVote()),
+    }
+
+
+def run(tmp_path: Path, name: str, processes: int, **kwargs) -> Results:
+    experiment = Experiment(dataset(), strategies(), "exact", run_dir=tmp_path / name, progress=False,
+                            processes=processes, **kwargs)  # fmt: skip
+    return experiment.run()
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[c for c in VARYING if c in frame.columns]).reset_index(drop=True)
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_processes, "BATCH", 16)  # 180 jobs: a dozen batches over the workers
+
+
+def test_processes_give_the_same_items_and_calls_in_the_same_order(tmp_path: Path, small_batches: None) -> None:
+    one, two = run(tmp_path, "one", 1), run(tmp_path, "two", 2)
+
+    assert len(two.items) == 180 and (two.items["status"] != "").all()
+    pd.testing.assert_frame_equal(comparable(one.items), comparable(two.items))
+    pd.testing.assert_frame_equal(comparable(one.calls), comparable(two.calls))
+    reloaded = Results.load(tmp_path / "two")  # what was written is what was returned
+    pd.testing.assert_frame_equal(comparable(reloaded.items), comparable(two.items))
+    pd.testing.assert_frame_equal(comparable(reloaded.calls), comparable(two.calls))
+    assert two.calls["call_id"].is_unique  # ids made in different processes never collide
+    parents = set(two.calls["parent_id"].dropna())
+    assert parents <= set(two.calls["call_id"])  # every child row's parent is in the log
+
+
+def test_a_resumed_parallel_run_asks_nothing_again(tmp_path: Path, small_batches: None) -> None:
+    first = run(tmp_path, "run", 2)
+    again = run(tmp_path, "run", 2)
+    assert len(again.items) == len(first.items) == 180
+    assert len(again.calls) == len(first.calls)  # no call made twice
+
+
+def test_on_result_sees_every_row_in_the_parent(tmp_path: Path, small_batches: None) -> None:
+    seen: list[tuple[int, str]] = []
+    run(tmp_path, "run", 2, on_result=lambda row: seen.append((os.getpid(), row["item_id"])))
+    assert len(seen) == 180 and {pid for pid, _ in seen} == {os.getpid()}
+
+
+def test_unscorable_items_make_one_warning_for_the_whole_run(
+    tmp_path: Path, small_batches: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = [{"id": f"q{i}", "input": f"Say {i}", "expected": None} for i in range(40)]  # nothing to score against
+    with caplog.at_level(logging.WARNING):
+        Experiment(data, {"small": SimulatedModel.profile("sim/small")}, "exact", run_dir=tmp_path / "run",
+                   progress=False, processes=2).run()  # fmt: skip
+    warned = [r.getMessage() for r in caplog.records if "unscorable" in r.getMessage()]
+    assert len(warned) == 1 and "40 item(s) unscorable" in warned[0], warned
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda: {"live": OpenAICompatible("gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key_env=None)}, "live"),
+        (lambda: {"retried": Retrying(SimulatedModel.profile("sim/small"))}, "wraps 'sim/small' in Retrying"),
+        (lambda: {"fb": Fallback([SimulatedModel.profile("sim/small"), Retrying(SimulatedModel.profile("sim/large"))])},
+         r"strategies\['fb'\] wraps"),
+    ],
+    ids=["live model", "wrapper", "wrapper inside a strategy"],
+)
+def test_what_cannot_run_in_processes_is_refused_up_front(tmp_path: Path, make, problem: str) -> None:
+    with pytest.raises(ValueError, match=rf"processes=2: .*{problem}"):
+        Experiment(dataset(4), make(), "exact", run_dir=tmp_path / "run", progress=False, processes=2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [({"processes": 0}, "at least 1"), ({"processes": 2, "max_spend_usd": 1.0}, "spend cap")],
+)
+def test_bad_process_settings_name_the_problem(tmp_path: Path, kwargs: dict, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Experiment(dataset(4), strategies(), "exact", run_dir=tmp_path / "run", progress=False, **kwargs)
+
+
+def test_a_worker_that_dies_stops_the_run_keeping_what_finished(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = Experiment._answer_batch
+
+    async def dies_on_its_third_batch(self: Experiment, jobs):  # type: ignore[no-untyped-def]
+        if int(jobs[0].item.id[1:]) >= 20 and os.getpid() != parent:  # a later batch, in a worker
+            os._exit(3)
+        return await answer(self, jobs)
+
+    parent = os.getpid()
+    monkeypatch.setattr(Experiment, "_answer_batch", dies_on_its_third_batch)
+    with pytest.raises(RuntimeError, match=r"worker process \d exited \(code 3\).*run again to resume"):
+        run(tmp_path, "run", 2)
+    kept = Results.load(tmp_path / "run").items
+    assert 0 < len(kept) < 180
+
+    monkeypatch.setattr(Experiment, "_answer_batch", answer)
+    resumed = run(tmp_path, "run", 2)
+    assert len(resumed.items) == 180 and not resumed.items.duplicated(["strategy", "item_id"]).any()
+
+
+KILLED_PARENT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from orchestra_lab import Experiment, SimulatedModel
+    from orchestra_lab.experiments import _processes
+
+    _processes.BATCH = 16
+    rows = []
+
+    def die_midway(row):
+        rows.append(row)
+        if len(rows) == 100:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in range(120)]
+    strategies = {"small": SimulatedModel.profile("sim/small"), "large": SimulatedModel.profile("sim/large")}
+    Experiment(data, strategies, "exact", run_dir=sys.argv[1], progress=False, processes=2, on_result=die_midway).run()
+    """
+)
+
+
+def test_a_parent_killed_mid_run_keeps_every_written_batch_and_resumes(tmp_path: Path) -> None:
+    script, run_dir = tmp_path / "child.py", tmp_path / "run"
+    script.write_text(KILLED_PARENT, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = subprocess.run([sys.executable, str(script), str(run_dir)], env=env, capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    kept = Results.load(run_dir)
+    assert 100 <= len(kept.items) < 240  # every batch written before the kill is there (on_result runs after)
+    finished = set(zip(kept.items["strategy"], kept.items["item_id"]))
+
+    strategies = {"small": SimulatedModel.profile("sim/small"), "large": SimulatedModel.profile("sim/large")}
+    data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in range(120)]
+    resumed = Experiment(data, strategies, "exact", run_dir=run_dir, progress=False, processes=2).run()
+    assert len(resumed.items) == 240 and not resumed.items.duplicated(["strategy", "item_id"]).any()
+    asked = Counter(zip(resumed.calls["strategy"], resumed.calls["item_id"]))
+    assert all(asked[key] == 1 for key in finished)  # a finished item was not asked again
+
+
+def test_an_error_that_cannot_travel_arrives_as_its_traceback() -> None:
+    class Unpicklable(Exception):
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            raise TypeError("no")
+
+    try:
+        raise Unpicklable("deep inside a worker")
+    except Unpicklable as err:
+        sent = _processes._sendable(err)
+    assert isinstance(sent, RuntimeError) and "deep inside a worker" in str(sent) and "Traceback" in str(sent)
