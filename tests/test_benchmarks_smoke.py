@@ -32,7 +32,8 @@ FIGURES = {
     "bench_log_frame.py": ["log_frame.to_frame.seconds", "log_frame.to_frame.peak_mb"],
     "bench_mcnemar.py": ["mcnemar.p_value.seconds"],
     "bench_experiment.py": [
-        f"experiment.300.{what}" for what in ("item_runs_per_s", "run_dir_mb", "load_seconds", "peak_rss_mb")
+        f"experiment.300.{what}"
+        for what in ("item_runs_per_s", "item_runs_per_s_processes", "run_dir_mb", "load_seconds", "peak_rss_mb")
     ],
     "bench_live_overhead.py": [
         f"live.{v}{cpu}" for v in ("a_raw_httpx", "b_openai_compatible", "c_fallback_router") for cpu in ("", ".cpu")

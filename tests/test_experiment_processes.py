@@ -35,7 +35,10 @@ VARYING = ["run_id", "call_id", "parent_id", "started_at", "finished_at", "laten
 
 
 def dataset(n: int = 60) -> list[dict]:
-    return [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i, "difficulty": (i % 10) / 10} for i in range(n)]
+    return [
+        {"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i, "difficulty": (i % 10) / 10}
+        for i in range(n)
+    ]
 
 
 def strategies() -> dict:
@@ -106,8 +109,12 @@ def test_unscorable_items_make_one_warning_for_the_whole_run(
     [
         (lambda: {"live": OpenAICompatible("gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key_env=None)}, "live"),
         (lambda: {"retried": Retrying(SimulatedModel.profile("sim/small"))}, "wraps 'sim/small' in Retrying"),
-        (lambda: {"fb": Fallback([SimulatedModel.profile("sim/small"), Retrying(SimulatedModel.profile("sim/large"))])},
-         r"strategies\['fb'\] wraps"),
+        (
+            lambda: {
+                "fb": Fallback([SimulatedModel.profile("sim/small"), Retrying(SimulatedModel.profile("sim/large"))])
+            },
+            r"strategies\['fb'\] wraps",
+        ),
     ],
     ids=["live model", "wrapper", "wrapper inside a strategy"],
 )

@@ -266,13 +266,13 @@ def test_an_item_column_unknown_to_the_store_round_trips_with_its_type(tmp_path:
 
 def test_a_compacted_segment_holds_what_the_frame_holds_missing_categories_included(tmp_path: Path) -> None:
     """Compaction builds the Arrow table straight from the row store; it must read back as the in-memory frame."""
-    from orchestra_lab import CallLog, Fallback, SimulatedModel
+    from orchestra_lab import CallLog, Fallback, SimulatedModel, StrategyError
     from orchestra_lab.calllog._columnar import frame_of, to_arrow
 
     down = SimulatedModel.profile("sim/small").with_faults(server_error=1.0)
     with CallLog() as log:
         SimulatedModel.profile("sim/large").complete("What is 2 + 2?")  # ok rows: no error_type, no caller
-        with pytest.raises(Exception):
+        with pytest.raises(StrategyError):
             Fallback([down, down]).complete("What is 3 + 3?")  # error rows: error_type set, callers set
     store = log._rows
     direct, through_pandas = store.to_arrow(), to_arrow(store.to_frame())

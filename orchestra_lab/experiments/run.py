@@ -100,7 +100,9 @@ class Experiment:
     :mod:`orchestra_lab.streaming` documents -- and ``summary()`` its TTFT percentiles; without it ``ttft_s`` is
     NaN, except for models configured to stream (``streaming=True``).
     ``run_dir`` is where the run is written and resumed from (by default ``./orchestra_runs/<run_id>``);
-    ``run_dir=None`` keeps the run in memory only (nothing written, no resume).
+    ``run_dir=None`` keeps the run in memory only (nothing written, no resume). ``processes=N`` answers the jobs of
+    an offline run (simulated and replayed models, no wrapper, no spend cap) in N forked worker processes, the rows
+    written by this one in job order: the same run, on N cores (see :mod:`orchestra_lab.experiments._processes`).
 
     >>> import tempfile
     >>> from orchestra_lab import Experiment, SimulatedModel
