@@ -9,7 +9,8 @@ server-sent events (then a usage chunk) through:
       per stream: fallback, leaf).
 
 TTFT is timed by the consumer: from the call to its first answer text, as a chat user sees it. Each round runs the
-variants in rotated order through three phases; figures are medians over ``--rounds`` rounds:
+variants in rotated order through three phases; figures are medians over ``--rounds`` rounds, and ratios to raw
+httpx the median of each round's ratio (a round's variants run minutes apart at most, on the same machine state):
 
 1. **Saturated** (throughput): ``--requests`` streams at ``--concurrency`` with zero think time. The client's event
    loop is the bottleneck, so streams/s is judged here (target >= 0.9x raw httpx). TTFT here is information only:
@@ -25,7 +26,7 @@ variants in rotated order through three phases; figures are medians over ``--rou
    ramp-up left out); the CPU load is over that same steady window. Target: added TTFT p50 (the variant's p50 less
    raw httpx's, same round; median over rounds) <= 1 ms.
 
-    python benchmarks/bench_streaming.py            # 1,000 saturated + 256 paced streams at concurrency 64, 3 rounds
+    python benchmarks/bench_streaming.py            # 1,000 saturated + 256 paced streams at concurrency 64, 5 rounds
     python benchmarks/bench_streaming.py --quick    # smoke run
 """
 
@@ -285,7 +286,7 @@ def figures(variants: list[Variant], report: Report) -> None:
         ):
             value = statistics.median(samples)
             target = Target(">=", 0.9, on="ratio") if key == "streams_per_s" and v is not raw else None
-            ratio = value / statistics.median(base)
+            ratio = statistics.median(a / b for a, b in zip(samples, base, strict=True))  # paired by round
             report.add(
                 Figure(f"streaming.{v.key}.{key}", f"{v.label}: {label}", value, unit, ratio, "raw httpx", target)
             )
@@ -322,7 +323,7 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=1000, help="saturated streams per variant per round")
     p.add_argument("--concurrency", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--warmup", type=int, default=64, help="untimed streams per variant and phase first")
     p.add_argument("--unloaded", type=int, default=100, help="streams one at a time per variant per round")
     p.add_argument("--paced-requests", type=int, default=256, help="paced streams per variant per round")
