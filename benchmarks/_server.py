@@ -193,7 +193,11 @@ def main() -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)  # connections made before uvicorn starts wait in the backlog
-    config = uvicorn.Config(make_app(), log_level="warning", access_log=False, lifespan="off", backlog=1024)
+    # Keep-alive longer than any phase: a pooled connection left idle while the other variants run must not be
+    # closed under a client that then reuses it (uvicorn's default closes it after 5 s).
+    config = uvicorn.Config(
+        make_app(), log_level="warning", access_log=False, lifespan="off", backlog=1024, timeout_keep_alive=900
+    )
     server = uvicorn.Server(config)
     threading.Thread(target=stop_when_done, args=(server, args.lifetime, os.getppid()), daemon=True).start()
     print(f"PORT {sock.getsockname()[1]}", flush=True)

@@ -6,11 +6,12 @@ Items and calls are each a table of Parquet segments plus a JSON-lines write-ahe
 directory written before the segments existed (tails only) reads the same way.
 
 >>> import tempfile, pathlib
->>> store = ItemStore(pathlib.Path(tempfile.mkdtemp()))
+>>> run_dir = pathlib.Path(tempfile.mkdtemp())
+>>> store = ItemStore(run_dir)
 >>> store.append({"strategy": "s", "item_id": "q1", "repeat": 0, "expected": [1, 2], "score": 1.0})
 >>> store.compact()
->>> store.frame()[["item_id", "expected"]].values.tolist(), store.finished
-([['q1', [1, 2]]], {('s', 'q1', 0)})
+>>> store.frame()[["item_id", "expected"]].values.tolist(), store.finished, ItemStore(run_dir).finished
+([['q1', [1, 2]]], set(), {('s', 'q1', 0)})
 >>> store.close()
 """
 
@@ -72,8 +73,9 @@ _JSON_COLUMNS = b"orchestra_lab.json_columns"
 
 class ItemStore:
     """The finished item rows of a run directory: appended to ``items.jsonl`` (and flushed) one by one, compacted
-    into ``items-NNNNNN.parquet`` segments; ``finished`` holds the (strategy, item id, repeat) keys done. Without a
-    run directory (``None``) the rows are kept in memory only."""
+    into ``items-NNNNNN.parquet`` segments; ``finished`` holds the (strategy, item id, repeat) keys done when the
+    store was opened -- what a resumed run skips (rows appended since are not added: a run asks each job once).
+    Without a run directory (``None``) the rows are kept in memory only."""
 
     def __init__(self, run_dir: Path | None) -> None:
         self._segments: Segments | None = None
@@ -102,7 +104,6 @@ class ItemStore:
         if self._file is not None:
             self._file.write(json_line(row))
         self._tail.append(row)
-        self.finished.add(_key(row))
 
     def extend(self, rows: list[dict[str, Any]], lines: bytes | None = None) -> None:
         """:meth:`append` each of ``rows``, written to the run directory at once (as ``lines`` when given: the rows
@@ -110,7 +111,6 @@ class ItemStore:
         if self._file is not None and rows:
             self._file.write(json_lines(rows) if lines is None else lines)
         self._tail.extend(rows)
-        self.finished.update(map(_key, rows))
 
     def compact(self, *, merge: bool = False) -> None:
         """Move the rows of the tail into the next segment; with ``merge``, then rewrite the segments as one."""
