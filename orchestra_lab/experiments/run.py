@@ -188,6 +188,7 @@ class Experiment:
         config = self._config()
         self._task = asyncio.current_task()
         self._scores_responses = isinstance(self.scorer, ResponseScorer)  # once: a protocol check is slow
+        self._recent.clear()  # requests are built afresh each run (its system prompt and params as they are now)
         store = ItemStore(self.run_dir)
         log = CallLog(self.run_dir, run_id=self.run_id)
         status = "failed"
