@@ -78,7 +78,7 @@ class Variant:
 
 
 def raw_httpx(url: str, pacing: Pacing) -> Variant:
-    client = httpx.AsyncClient()  # httpx's default limits, the same orchestra_lab uses
+    client = httpx.AsyncClient()  # httpx's default limits; each variant has a client (a pool) of its own
     endpoint = f"{url}/v1/chat/completions"
     body = {
         "model": "bench-model",
@@ -115,9 +115,15 @@ def raw_httpx(url: str, pacing: Pacing) -> Variant:
     )
 
 
-def local_model(url: str, model: str, pacing: Pacing) -> OpenAICompatible:
+def local_model(url: str, model: str, pacing: Pacing, client: httpx.AsyncClient) -> OpenAICompatible:
     return OpenAICompatible(
-        model, base_url=f"{url}/v1", api_key_env=None, price=PRICE, name=f"bench/{model}", headers=pacing.headers()
+        model,
+        base_url=f"{url}/v1",
+        api_key_env=None,
+        price=PRICE,
+        name=f"bench/{model}",
+        headers=pacing.headers(),
+        client=client,
     )
 
 
@@ -138,18 +144,27 @@ def through(model: OpenAICompatible | Fallback) -> Stream:
 
 
 def single_model(url: str, pacing: Pacing) -> Variant:
-    def model(p: Pacing) -> Stream:
-        return through(local_model(url, "bench-model", p))
+    client = httpx.AsyncClient()  # a pool of its own, as raw httpx has: no variant inherits another's connections
 
-    return Variant("b_openai_compatible", "(b) OpenAICompatible.astream", model(UNPACED), model(pacing))
+    def model(p: Pacing) -> Stream:
+        return through(local_model(url, "bench-model", p, client))
+
+    return Variant("b_openai_compatible", "(b) OpenAICompatible.astream", model(UNPACED), model(pacing), client.aclose)
 
 
 def fallback(url: str, pacing: Pacing) -> Variant:
+    client = httpx.AsyncClient()
+
     def strategy(p: Pacing) -> Stream:
-        return through(Fallback([local_model(url, "bench-primary", p), local_model(url, "bench-backup", p)]))
+        members = [local_model(url, "bench-primary", p, client), local_model(url, "bench-backup", p, client)]
+        return through(Fallback(members))
 
     return Variant(
-        "c_fallback", "(c) Fallback([primary, backup]).astream, call log on", strategy(UNPACED), strategy(pacing)
+        "c_fallback",
+        "(c) Fallback([primary, backup]).astream, call log on",
+        strategy(UNPACED),
+        strategy(pacing),
+        client.aclose,
     )
 
 
