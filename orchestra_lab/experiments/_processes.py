@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import gc
 import multiprocessing
+import pickle
 import threading
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -184,8 +185,6 @@ def _serve(answer: Answer, batches: Sequence[Sequence[Any]], sender: Any) -> Non
 
 def _sendable(err: BaseException) -> BaseException:
     """``err`` if it survives pickling, else a RuntimeError carrying its traceback text."""
-    import pickle
-
     try:
         pickle.loads(pickle.dumps(err))
         return err
