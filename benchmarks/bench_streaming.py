@@ -9,13 +9,15 @@ server-sent events (then a usage chunk) through:
       per stream: fallback, leaf).
 
 TTFT is timed by the consumer: from the call to its first answer text, as a chat user sees it. Each round runs the
-variants in rotated order through three phases; figures are medians over ``--rounds`` rounds, and ratios to raw
-httpx the median of each round's ratio (a round's variants run minutes apart at most, on the same machine state):
+variants in rotated order through three phases; figures are medians, and ratios to raw httpx the median of the
+ratios paired in time (the same window or round), so that the shared machine's drift cancels:
 
-1. **Saturated** (throughput): ``--requests`` streams at ``--concurrency`` with zero think time. The client's event
-   loop is the bottleneck, so streams/s is judged here (target >= 0.9x raw httpx). TTFT here is information only:
-   it is the time a stream's first read waits in the loop's queue behind the other streams' reads, so it grows
-   with every microsecond of CPU a stream costs and swings by tens of ms from round to round.
+1. **Saturated** (throughput): ``--windows`` windows per round of ``--requests`` streams at ``--concurrency`` with
+   zero think time, the variants rotated window by window (one long phase per variant, as before, left each
+   variant at the mercy of the minute it ran in: the same code measured 0.67x and 1.24x raw httpx's CPU per
+   stream). The client's event loop is the bottleneck, so streams/s is judged here (target >= 0.9x raw httpx).
+   TTFT here is information only: it is the time a stream's first read waits in the loop's queue behind the other
+   streams' reads, so it grows with every microsecond of CPU a stream costs and swings by tens of ms.
 2. **Unloaded**: ``--unloaded`` streams one at a time (zero think time): the TTFT a variant adds on an idle loop.
 3. **Paced** (TTFT, judged): ``--paced-requests`` streams at ``--concurrency``, the server pacing each like a real
    provider (``--think-ms`` to the first token, then ``--token-ms`` per token; every variant asks for it with the
@@ -26,7 +28,7 @@ httpx the median of each round's ratio (a round's variants run minutes apart at 
    ramp-up left out); the CPU load is over that same steady window. Target: added TTFT p50 (the variant's p50 less
    raw httpx's, same round; median over rounds) <= 1 ms.
 
-    python benchmarks/bench_streaming.py            # 1,000 saturated + 256 paced streams at concurrency 64, 5 rounds
+    python benchmarks/bench_streaming.py            # 3 rounds: 8 x 200 saturated + 256 paced streams, concurrency 64
     python benchmarks/bench_streaming.py --quick    # smoke run
 """
 
@@ -225,20 +227,25 @@ async def drive_paced(stream: Stream, n: int, concurrency: int, period_s: float)
     return (cpu1 - cpu0) / (t1 - t0), ttfts
 
 
-async def measure(variant: Variant, n: int, concurrency: int, unloaded_n: int) -> None:
-    """The saturated phase, then the unloaded one."""
+async def measure_saturated(variant: Variant, n: int, concurrency: int) -> None:
+    """One window of the saturated phase: ``n`` streams at ``concurrency``."""
     with CallLog() as log:
         wall, cpu, ttfts = await drive(variant.stream, n, concurrency)
-    p50 = statistics.median(ttfts) * 1e3
     variant.rates.append(n / wall)
-    variant.ttft_p50_ms.append(p50)
+    variant.ttft_p50_ms.append(statistics.median(ttfts) * 1e3)
     variant.cpu_per_stream_us.append(cpu / n * 1e6)
     variant.rows_per_call.append(len(log) / n)
-    _, _, unloaded = await drive(variant.stream, unloaded_n, 1)
+
+
+async def measure_unloaded(variant: Variant, n: int, windows: int) -> None:
+    """The unloaded phase, and the round's saturated windows summed up in one line."""
+    _, _, unloaded = await drive(variant.stream, n, 1)
     variant.unloaded_ttft_p50_ms.append(statistics.median(unloaded) * 1e3)
+    rate, p50, cpu = (statistics.median(xs[-windows:]) for xs in (variant.rates, variant.ttft_p50_ms,
+                                                                   variant.cpu_per_stream_us))  # fmt: skip
     print(
-        f"  {variant.label:<56} {fmt(n / wall):>6} streams/s  TTFT p50 (queueing) {fmt(p50):>6} ms  "
-        f"{fmt(cpu / n * 1e6):>6} us CPU/stream  unloaded TTFT p50 {fmt(variant.unloaded_ttft_p50_ms[-1])} ms",
+        f"  {variant.label:<56} {fmt(rate):>6} streams/s  TTFT p50 (queueing) {fmt(p50):>6} ms  "
+        f"{fmt(cpu):>6} us CPU/stream  unloaded TTFT p50 {fmt(variant.unloaded_ttft_p50_ms[-1])} ms",
         flush=True,
     )
 
@@ -266,11 +273,14 @@ async def run(variants: list[Variant], pacing: Pacing, args: argparse.Namespace)
         await drive(variant.stream, warmup, min(concurrency, warmup))
         await drive(variant.paced, warmup, min(concurrency, warmup))
     for r in range(rounds):
-        order = variants[r % len(variants) :] + variants[: r % len(variants)]
-        print(f"round {r + 1}/{rounds}, saturated: {n} streams of {STREAM_TOKENS} tokens at concurrency "
-              f"{concurrency}, no think time", flush=True)  # fmt: skip
+        order = rotated(variants, r)
+        print(f"round {r + 1}/{rounds}, saturated: {args.windows} windows of {n} streams of {STREAM_TOKENS} tokens "
+              f"at concurrency {concurrency}, no think time (medians of the round's windows)", flush=True)  # fmt: skip
+        for w in range(args.windows):
+            for variant in rotated(variants, r * args.windows + w):
+                await measure_saturated(variant, n, concurrency)
         for variant in order:
-            await measure(variant, n, concurrency, args.unloaded)
+            await measure_unloaded(variant, args.unloaded, args.windows)
         print(f"round {r + 1}/{rounds}, paced: {args.paced_requests} streams at concurrency {concurrency}, "
               f"think {pacing.think_ms:g} ms, {pacing.token_ms:g} ms/token", flush=True)  # fmt: skip
         for variant in order:
@@ -280,11 +290,17 @@ async def run(variants: list[Variant], pacing: Pacing, args: argparse.Namespace)
             await variant.close()
 
 
+def rotated(variants: list[Variant], k: int) -> list[Variant]:
+    """The variants in the order that starts with the ``k``-th (mod their number)."""
+    k %= len(variants)
+    return variants[k:] + variants[:k]
+
+
 # -- figures -----------------------------------------------------------------------------------------------------
 
 
 def added(variant: list[float], raw: list[float]) -> float:
-    """The median over rounds of the variant's figure less raw httpx's in the same round."""
+    """The median of the variant's figure less raw httpx's in the same window or round."""
     return statistics.median(a - b for a, b in zip(variant, raw, strict=True))
 
 
@@ -336,9 +352,10 @@ def figures(variants: list[Variant], report: Report) -> None:
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--requests", type=int, default=1000, help="saturated streams per variant per round")
+    p.add_argument("--requests", type=int, default=200, help="saturated streams per variant per window")
+    p.add_argument("--windows", type=int, default=8, help="saturated windows per round (variants rotated by window)")
     p.add_argument("--concurrency", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=64, help="untimed streams per variant and phase first")
     p.add_argument("--unloaded", type=int, default=100, help="streams one at a time per variant per round")
     p.add_argument("--paced-requests", type=int, default=256, help="paced streams per variant per round")
@@ -346,7 +363,7 @@ def main() -> None:
     p.add_argument("--token-ms", type=float, default=10.0, help="paced: the server's time per token after that")
     args = p.parse_args()
     if args.quick:
-        args.requests, args.concurrency, args.rounds, args.warmup, args.unloaded = 16, 4, 1, 4, 4
+        args.requests, args.concurrency, args.rounds, args.warmup, args.unloaded, args.windows = 16, 4, 1, 4, 4, 2
         args.paced_requests, args.token_ms = 8, 1.0
     if args.paced_requests <= args.concurrency:
         p.error("--paced-requests must exceed --concurrency (TTFT is counted once every worker is running)")
