@@ -122,7 +122,6 @@ class RowStore:
                 data[name] = _nullable(values, dtype)
         return pd.DataFrame(data, columns=list(COLUMNS))
 
-
     def to_arrow(self) -> Any:
         """All rows as an Arrow table in the call-log segment schema -- ``to_arrow(to_frame())`` without pandas
         between (twice as fast: what a run directory's compaction writes)."""

@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._jsonl import AppendFile, cut_torn_tail, json_line, json_lines, json_text, read_records
+from .._jsonl import AppendFile, cut_torn_tail, json_lines, json_text, read_records
 from .._segments import Segments, release_arrow_memory
 
 __all__ = [
@@ -101,9 +101,7 @@ class ItemStore:
         return self._segments is not None
 
     def append(self, row: dict[str, Any]) -> None:
-        if self._file is not None:
-            self._file.write(json_line(row))
-        self._tail.append(row)
+        self.extend([row])
 
     def extend(self, rows: list[dict[str, Any]], lines: bytes | None = None) -> None:
         """:meth:`append` each of ``rows``, written to the run directory at once (as ``lines`` when given: the rows

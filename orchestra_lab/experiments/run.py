@@ -208,7 +208,7 @@ class Experiment:
                 if self.processes > 1 and len(jobs) > _processes.BATCH:
                     await self._work_in_processes(jobs, store, log, state)
                 else:
-                    await self._work(jobs, lambda row: self._keep(row, store, log, state), log, state)
+                    await self._work(jobs, lambda row: self._keep([row], store, log, state), log, state)
             del jobs  # a job per strategy x item x repeat: not kept while the results are read
             if _rundir.COMPACT_ROWS is not None and store.on_disk:
                 _rundir.compact(store, log, merge=True)
@@ -258,13 +258,17 @@ class Experiment:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    def _keep(self, row: dict[str, Any], store: ItemStore, log: CallLog, state: _RunState) -> None:
-        """A finished item row: written, counted, handed to ``on_result``; the log compacted when it is due."""
-        store.append(row)
+    def _keep(
+        self, rows: list[dict[str, Any]], store: ItemStore, log: CallLog, state: _RunState, lines: bytes | None = None
+    ) -> None:
+        """Finished item rows: written (as ``lines`` when already encoded), counted, each handed to ``on_result``;
+        the log compacted when it is due."""
+        store.extend(rows, lines)
         self._compact_when_due(store, log)
-        state.record(row)
-        if self.on_result is not None:
-            self.on_result(row)
+        for row in rows:
+            state.record(row)
+            if self.on_result is not None:
+                self.on_result(row)
 
     def _compact_when_due(self, store: ItemStore, log: CallLog) -> None:
         every = _rundir.COMPACT_ROWS
@@ -279,13 +283,8 @@ class Experiment:
         with _processes.Workers(self._answer_batch, batches, self.processes) as workers:
             async for calls, call_lines, rows, row_lines, unscorable in workers.results():
                 log.extend(calls, call_lines)
-                store.extend(rows, row_lines)
                 add_unscorable(unscorable)
-                self._compact_when_due(store, log)
-                for row in rows:
-                    state.record(row)
-                    if self.on_result is not None:
-                        self.on_result(row)
+                self._keep(rows, store, log, state, row_lines)
 
     async def _answer_batch(self, jobs: Sequence[_Job]) -> tuple[Any, ...]:
         """In a worker process: answer ``jobs`` into a log in memory; their call rows and item rows, each with
