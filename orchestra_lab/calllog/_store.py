@@ -124,7 +124,7 @@ class RowStore:
 
     def to_arrow(self) -> Any:
         """All rows as an Arrow table in the call-log segment schema -- ``to_arrow(to_frame())`` without pandas
-        between (twice as fast: what a run directory's compaction writes)."""
+        between (1.6x as fast: what a run directory's compaction writes)."""
         import pyarrow as pa
 
         from ._columnar import arrow_schema
