@@ -280,3 +280,19 @@ def test_a_compacted_segment_holds_what_the_frame_holds_missing_categories_inclu
     assert direct.to_pylist() == through_pandas.to_pylist()
     pq.write_table(direct, tmp_path / "segment.parquet")  # Parquet takes no null inside a dictionary
     pd.testing.assert_frame_equal(frame_of([pq.read_table(tmp_path / "segment.parquet")]), store.to_frame())
+
+
+def test_segments_use_parquet_dictionaries_for_categories_only(tmp_path: Path) -> None:
+    """Ids, prompts and answers are written plain (a dictionary page of unique values costs time and size);
+    category columns keep their dictionary, so they read back as categories."""
+    model = FunctionModel(lambda prompt: prompt.upper(), name="upper")
+    data = [{"id": f"q{i}", "input": f"question {i}", "expected": f"QUESTION {i}"} for i in range(30)]
+    Experiment(data, {"m": model}, scorer="exact", run_dir=tmp_path, progress=False).run()
+    calls = pq.ParquetFile(next(tmp_path.glob("calls-*.parquet")))
+    encodings = {
+        calls.metadata.row_group(0).column(i).path_in_schema: calls.metadata.row_group(0).column(i).encodings
+        for i in range(calls.metadata.num_columns)
+    }
+    assert "RLE_DICTIONARY" in encodings["name"] and "RLE_DICTIONARY" in encodings["strategy"]
+    assert "RLE_DICTIONARY" not in encodings["call_id"] and "RLE_DICTIONARY" not in encodings["prompt"]
+    assert isinstance(CallLog.load(tmp_path).to_frame()["name"].dtype, pd.CategoricalDtype)
