@@ -154,13 +154,14 @@ def test_a_worker_that_dies_stops_the_run_keeping_what_finished(
     assert len(resumed.items) == 180 and not resumed.items.duplicated(["strategy", "item_id"]).any()
 
 
+KILLED_ITEMS = 600
 KILLED_PARENT = textwrap.dedent(
     """
     import os, signal, sys
     from orchestra_lab import Experiment, SimulatedModel
     from orchestra_lab.experiments import _processes
 
-    _processes.BATCH = 16
+    _processes.BATCH = 96  # a batch's answer is larger than a pipe's buffer: a worker sending it waits
     rows = []
 
     def die_midway(row):
@@ -168,7 +169,7 @@ KILLED_PARENT = textwrap.dedent(
         if len(rows) == 100:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in range(120)]
+    data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in range(N_ITEMS)]
     strategies = {"small": SimulatedModel.profile("sim/small"), "large": SimulatedModel.profile("sim/large")}
     Experiment(data, strategies, "exact", run_dir=sys.argv[1], progress=False, processes=2, on_result=die_midway).run()
     """
@@ -176,19 +177,20 @@ KILLED_PARENT = textwrap.dedent(
 
 
 def test_a_parent_killed_mid_run_keeps_every_written_batch_and_resumes(tmp_path: Path) -> None:
+    """Also: its workers stop (one blocked sending to a dead parent would hold the test's output pipe open)."""
     script, run_dir = tmp_path / "child.py", tmp_path / "run"
-    script.write_text(KILLED_PARENT, encoding="utf-8")
+    script.write_text(f"N_ITEMS = {KILLED_ITEMS}\n" + KILLED_PARENT, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    killed = subprocess.run([sys.executable, str(script), str(run_dir)], env=env, capture_output=True, timeout=120)
+    killed = subprocess.run([sys.executable, str(script), str(run_dir)], env=env, capture_output=True, timeout=60)
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
     kept = Results.load(run_dir)
-    assert 100 <= len(kept.items) < 240  # every batch written before the kill is there (on_result runs after)
+    assert 100 <= len(kept.items) < 2 * KILLED_ITEMS  # every batch written before the kill (on_result runs after)
     finished = set(zip(kept.items["strategy"], kept.items["item_id"]))
 
     strategies = {"small": SimulatedModel.profile("sim/small"), "large": SimulatedModel.profile("sim/large")}
-    data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in range(120)]
+    data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in range(KILLED_ITEMS)]
     resumed = Experiment(data, strategies, "exact", run_dir=run_dir, progress=False, processes=2).run()
-    assert len(resumed.items) == 240 and not resumed.items.duplicated(["strategy", "item_id"]).any()
+    assert len(resumed.items) == 2 * KILLED_ITEMS and not resumed.items.duplicated(["strategy", "item_id"]).any()
     asked = Counter(zip(resumed.calls["strategy"], resumed.calls["item_id"]))
     assert all(asked[key] == 1 for key in finished)  # a finished item was not asked again
 

@@ -94,12 +94,15 @@ class Workers:
         self._count = len(batches)
         self._processes: list[Any] = []
         self._received: list[asyncio.Queue[Any]] = []
+        receivers: list[Any] = []
         gc.freeze()  # the objects the workers inherit stay out of their collections: their pages stay shared
         try:
             for k in range(min(processes, len(batches))):
                 receiver, sender = context.Pipe(duplex=False)
+                receivers.append(receiver)
                 worker = context.Process(
-                    target=_serve, args=(answer, batches[k::processes], sender), daemon=True, name=f"orchestra-lab-{k}"
+                    target=_serve, args=(answer, batches[k::processes], sender, tuple(receivers)), daemon=True,
+                    name=f"orchestra-lab-{k}",
                 )
                 worker.start()
                 sender.close()  # the worker's end: EOF here once the worker is gone
@@ -162,9 +165,14 @@ def _receive_all(receiver: Any, loop: asyncio.AbstractEventLoop) -> asyncio.Queu
     return received
 
 
-def _serve(answer: Answer, batches: Sequence[Sequence[Any]], sender: Any) -> None:
+def _serve(answer: Answer, batches: Sequence[Sequence[Any]], sender: Any, inherited: Sequence[Any]) -> None:
     """A worker: answer the batches in order on an event loop of its own (in a new thread: nothing of the parent's
-    running loop or context is reused), send each answer, or the error that stopped it."""
+    running loop or context is reused), send each answer, or the error that stopped it.
+
+    The parent's ends of the pipes (``inherited`` by the fork) are closed first: held here, they would keep a
+    worker whose parent was killed blocked on a full pipe forever instead of stopping at a broken one."""
+    for receiver in inherited:
+        receiver.close()
 
     def run() -> None:
         loop = asyncio.new_event_loop()
