@@ -96,6 +96,37 @@ class Segments:
 
         self._commit(write, dict(table.schema.metadata or {}), fresh_tail=fresh_tail, rewrite=rewrite)
 
+    def next_number(self) -> int:
+        """The number the next segment gets."""
+        paths = self.paths()
+        return _number(paths[-1]) + 1 if paths else 1
+
+    def first_number(self, next_number: int) -> int:
+        """The first segment of the table once the segment numbered ``next_number`` is part of it."""
+        paths = self.paths()
+        return _number(paths[0]) if paths else next_number
+
+    def write_pending(self, table: Any, number: int, first: int) -> None:
+        """Write ``table`` as segment ``number``, not yet part of the table (a temporary file that :meth:`repair`
+        removes unless :meth:`commit_pending` made it a segment) -- e.g. in a worker process, while another writes
+        the next one. ``first`` is :meth:`first_number` (read by the writer of the table, before it forked)."""
+        import pyarrow.parquet as pq
+
+        metadata = dict(table.schema.metadata or {}) | {_FIRST: str(first).encode()}  # no tail: it holds no rows
+        pq.write_table(table.replace_schema_metadata(metadata), self._pending(number), **_write_options(table.schema))
+
+    def commit_pending(self, number: int) -> None:
+        """Make segment ``number`` written by :meth:`write_pending` part of the table: the next segment (commit
+        them in order), after the rows of every older segment. Call it while the tail holds no rows (they would
+        be read after it)."""
+        _durable_replace(self._pending(number), self._path(number))
+
+    def _path(self, number: int) -> Path:
+        return self.run_dir / f"{self.name}-{number:06d}.parquet"
+
+    def _pending(self, number: int) -> Path:
+        return self._path(number).with_suffix(".parquet.tmp")
+
     def merge(self, *, fresh_tail: bytes, metadata: dict[bytes, bytes] | None = None) -> None:
         """Rewrite the segments as one (faster to read), segment by segment (little memory), when there are
         several; call it right after :meth:`compact`, while the tail holds no rows. ``metadata`` goes into the
@@ -120,16 +151,14 @@ class Segments:
                 fresh_tail: bytes, rewrite: bool) -> None:  # fmt: skip
         """Write the next segment through ``write(tmp_path, metadata)``, rename it into place, reset the tail."""
         data = self.tail.read_bytes() if self.tail.exists() else b""
-        paths = self.paths()
-        number = _number(paths[-1]) + 1 if paths else 1
-        first = number if rewrite or not paths else _number(paths[0])
+        number = self.next_number()
+        first = number if rewrite else self.first_number(number)
         metadata = metadata | {
             _TAIL_SIZE: str(len(data)).encode(),
             _TAIL_CRC: str(zlib.crc32(data)).encode(),
             _FIRST: str(first).encode(),
         }
-        target = self.run_dir / f"{self.name}-{number:06d}.parquet"
-        tmp = target.with_suffix(".parquet.tmp")
+        target, tmp = self._path(number), self._pending(number)
         write(tmp, metadata)
         _durable_replace(tmp, target)
         self._reset_tail(fresh_tail)

@@ -87,6 +87,44 @@ def test_a_resumed_parallel_run_asks_nothing_again(tmp_path: Path, small_batches
     assert len(again.calls) == len(first.calls)  # no call made twice
 
 
+def test_workers_write_the_rows_as_segments_and_the_parent_writes_no_row(
+    tmp_path: Path, small_batches: None
+) -> None:
+    """The parent only commits the workers' segments in job order: during the run, the write-ahead tails hold no
+    row (a row there would also be read after the segments)."""
+    tails: list[tuple[int, int]] = []
+
+    def look(row: dict) -> None:
+        run_dir = tmp_path / "run"
+        lines = (run_dir / "calls.jsonl").read_text().splitlines()
+        tails.append((len(lines), len((run_dir / "items.jsonl").read_text().splitlines())))
+
+    run(tmp_path, "run", 2, on_result=look)
+    assert len(tails) == 180 and set(tails) == {(1, 0)}  # the calls tail: its header line only
+    assert not list((tmp_path / "run").glob("*.tmp"))
+
+
+def test_a_parallel_run_resumes_a_run_whose_tails_hold_rows(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows already in the tails (a run stopped before compacting, or written by an older version) are compacted
+    before the workers' segments, so the calls stay in the order they were made."""
+    from orchestra_lab.experiments import _rundir
+
+    data, models = dataset(), strategies()
+    monkeypatch.setattr(_rundir, "COMPACT_ROWS", None)  # tails only
+    Experiment(data, {"small": models["small"]}, "exact", run_dir=tmp_path / "run", progress=False).run()
+    monkeypatch.undo()
+    monkeypatch.setattr(_processes, "BATCH", 16)
+    resumed = Experiment(data, models, "exact", run_dir=tmp_path / "run", progress=False, processes=2).run()
+    one = Experiment(data, models, "exact", run_dir=tmp_path / "one", progress=False).run()
+    assert len(resumed.items) == 180 and not resumed.items.duplicated(["strategy", "item_id"]).any()
+    order = ["strategy", "item_id", "name", "status"]
+    first = resumed.calls[order].head(60).reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, one.calls[order][one.calls["strategy"] == "small"].reset_index(drop=True))
+    assert len(resumed.calls) == len(one.calls)  # the small strategy's items were not asked again
+
+
 def test_on_result_sees_every_row_in_the_parent(tmp_path: Path, small_batches: None) -> None:
     seen: list[tuple[int, str]] = []
     run(tmp_path, "run", 2, on_result=lambda row: seen.append((os.getpid(), row["item_id"])))
@@ -137,10 +175,10 @@ def test_a_worker_that_dies_stops_the_run_keeping_what_finished(
 ) -> None:
     answer = Experiment._answer_batch
 
-    async def dies_on_its_third_batch(self: Experiment, jobs):  # type: ignore[no-untyped-def]
-        if int(jobs[0].item.id[1:]) >= 20 and os.getpid() != parent:  # a later batch, in a worker
+    async def dies_on_its_third_batch(self: Experiment, plan, batch):  # type: ignore[no-untyped-def]
+        if int(batch[1][0].item.id[1:]) >= 20 and os.getpid() != parent:  # a later batch, in a worker
             os._exit(3)
-        return await answer(self, jobs)
+        return await answer(self, plan, batch)
 
     parent = os.getpid()
     monkeypatch.setattr(Experiment, "_answer_batch", dies_on_its_third_batch)

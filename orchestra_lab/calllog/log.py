@@ -99,13 +99,22 @@ class CallLog:
             if self._file is not None:
                 self._file.write(json_line(record))
 
-    def extend(self, records: list[tuple[Any, ...]], lines: bytes | None = None) -> None:
-        """Append rows given as tuples (:meth:`records` of another log), written to the run directory at once --
-        as ``lines`` when given: the rows already encoded by :func:`json_lines` (e.g. in a worker process)."""
+    def extend(self, records: list[tuple[Any, ...]]) -> None:
+        """Append rows given as tuples (:meth:`records` of another log), written to the run directory at once."""
         with self._lock:
             self._rows.extend(records)
             if self._file is not None and records:
-                self._file.write(json_lines(records) if lines is None else lines)
+                self._file.write(json_lines(records))
+
+    def adopt_segment(self, number: int, rows: int) -> None:
+        """Make segment ``number`` -- ``rows`` call rows another process wrote with
+        :meth:`~orchestra_lab._segments.Segments.write_pending` (an experiment's worker) -- the log's next
+        segment. The tail must hold no rows (compact first): they would be read after the segment's."""
+        with self._lock:
+            if len(self._rows):
+                raise ValueError("adopt_segment: the tail holds rows; compact() first so the order is kept")
+            self.segments.commit_pending(number)
+            self._compacted += rows
 
     def set_score(self, call_id: str, score: float) -> None:
         """Attach a score to a recorded row (written to disk as a score line)."""
@@ -139,6 +148,13 @@ class CallLog:
         return self._compacted + len(self._rows)
 
     @property
+    def segments(self) -> Segments:
+        """The run directory's segments of the log (a run directory's log only)."""
+        if self._segments is None:
+            raise ValueError("this log has no run directory")
+        return self._segments
+
+    @property
     def compacted_rows(self) -> int:
         """Rows already moved into the run directory's Parquet segments (see :meth:`compact`)."""
         return self._compacted
@@ -165,6 +181,11 @@ class CallLog:
         from ._columnar import frame_of, to_arrow
 
         return frame_of(self._segments.read() + ([to_arrow(tail)] if len(tail) else []))
+
+    def tail_arrow(self) -> Any:
+        """The rows not yet compacted as an Arrow table in the segment schema (what a segment of them holds)."""
+        with self._lock:
+            return self._rows.to_arrow()
 
     def tail_frame(self) -> Any:
         """The rows not yet compacted into the run directory's segments, as a typed frame (all rows when the log

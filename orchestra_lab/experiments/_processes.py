@@ -28,7 +28,7 @@ from ..runtime._wrapper import Wrapper
 
 __all__ = ["BATCH", "OFFLINE_SOURCES", "Workers", "check_parallel"]
 
-BATCH = 512  # jobs a worker answers before sending their rows
+BATCH = 4096  # jobs a worker answers at once: with a run directory, one segment of calls and one of items
 OFFLINE_SOURCES = ("simulated", "replay")
 
 Answer = Callable[[Sequence[Any]], Awaitable[Any]]

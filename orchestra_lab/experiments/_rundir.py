@@ -26,6 +26,8 @@ import os
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from .._segments import Segments, release_arrow_memory
 
 __all__ = [
     "COMPACT_ROWS",
+    "BatchSegments",
     "CONFIG_FORMAT",
     "ITEMS_FILE",
     "RUNS_DIR",
@@ -96,6 +99,13 @@ class ItemStore:
         self._file = AppendFile(path)
 
     @property
+    def segments(self) -> Segments:
+        """The store's segments (a run directory's store only)."""
+        if self._segments is None:
+            raise ValueError("this item store has no run directory")
+        return self._segments
+
+    @property
     def on_disk(self) -> bool:
         """Whether the rows are written to a run directory (else kept in memory only)."""
         return self._segments is not None
@@ -103,11 +113,10 @@ class ItemStore:
     def append(self, row: dict[str, Any]) -> None:
         self.extend([row])
 
-    def extend(self, rows: list[dict[str, Any]], lines: bytes | None = None) -> None:
-        """:meth:`append` each of ``rows``, written to the run directory at once (as ``lines`` when given: the rows
-        already encoded by :func:`json_lines`)."""
+    def extend(self, rows: list[dict[str, Any]]) -> None:
+        """:meth:`append` each of ``rows``, written to the run directory at once."""
         if self._file is not None and rows:
-            self._file.write(json_lines(rows) if lines is None else lines)
+            self._file.write(json_lines(rows))
         self._tail.extend(rows)
 
     def compact(self, *, merge: bool = False) -> None:
@@ -119,6 +128,13 @@ class ItemStore:
             as_json = sorted({name for meta in self._segments.metadata() for name in _json_columns(meta)})
             self._segments.merge(fresh_tail=b"", metadata={_JSON_COLUMNS: json.dumps(as_json).encode()})
             self._file = AppendFile(self._segments.tail)
+
+    def adopt_segment(self, number: int) -> None:
+        """Make segment ``number`` -- item rows another process wrote with :func:`write_batch` -- the next
+        segment; the tail must hold no rows (compact first)."""
+        if self._segments is None or self._tail:
+            raise ValueError("adopt_segment: needs a run directory and an empty tail (compact first)")
+        self._segments.commit_pending(number)
 
     def keep(self, predicate: Any) -> int:
         """Keep only the rows for which ``predicate(frame)`` (a boolean Series) holds, as one new segment (which
@@ -153,9 +169,54 @@ class ItemStore:
 
 
 def compact(store: ItemStore, log: Any, *, merge: bool = False) -> None:
-    """Move both tails of a run into segments: the items, then the calls (``merge``: then one segment each)."""
-    store.compact(merge=merge)
-    log.compact(merge=merge)
+    """Move both tails of a run into segments: the items, then the calls; with ``merge``, then rewrite each table as
+    one segment -- the two at once, in two threads (Parquet reads and writes run outside the GIL: on two cores the
+    end of a large run waits for the larger merge only)."""
+    store.compact()
+    log.compact()
+    if merge:
+        with ThreadPoolExecutor(2, thread_name_prefix="orchestra-lab-merge") as pool:
+            merging = [pool.submit(table.compact, merge=True) for table in (store, log)]
+            for future in merging:
+                future.result()  # an error in either is raised here, once both have stopped
+
+
+@dataclass(frozen=True)
+class BatchSegments:
+    """Where the batches of a run answered in worker processes go: batch ``k``'s calls and items become segments
+    ``calls_next + k`` and ``items_next + k``, written by the worker (:func:`write_batch`) and committed in batch
+    order by the parent (:func:`commit_batch`), so the run directory holds them in job order. Planned by
+    :meth:`of` once the tails are compacted."""
+
+    run_dir: Path
+    calls_next: int
+    calls_first: int
+    items_next: int
+    items_first: int
+
+    @classmethod
+    def of(cls, store: ItemStore, log: Any) -> BatchSegments:
+        """Compact both tails (the segments come after their rows), then plan the numbers."""
+        compact(store, log)
+        calls, items = log.segments, store.segments
+        calls_next, items_next = calls.next_number(), items.next_number()
+        return cls(calls.run_dir, calls_next, calls.first_number(calls_next), items_next,
+                   items.first_number(items_next))  # fmt: skip
+
+    def write_batch(self, index: int, log: Any, rows: list[dict[str, Any]]) -> int:
+        """In a worker: write batch ``index``'s call rows (``log``) and item rows as pending segments; returns
+        the number of call rows."""
+        from ..calllog.log import CALLS_TABLE
+
+        Segments(self.run_dir, CALLS_TABLE).write_pending(log.tail_arrow(), self.calls_next + index, self.calls_first)
+        Segments(self.run_dir, ITEMS_TABLE).write_pending(_items_table(rows), self.items_next + index, self.items_first)
+        return len(log)
+
+    def commit_batch(self, index: int, store: ItemStore, log: Any, calls: int) -> None:
+        """In the parent, batches in order: make batch ``index``'s segments part of the run (the calls first: an
+        item is finished once its row is in)."""
+        log.adopt_segment(self.calls_next + index, calls)
+        store.adopt_segment(self.items_next + index)
 
 
 def convert(run_dir: str | Path) -> tuple[int, int]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import time
 import warnings
@@ -44,7 +45,6 @@ from typing import Any
 
 from .._answer_key import AnswerKey, using_key
 from .._fingerprint import model_config
-from .._jsonl import json_lines
 from .._secrets import redact
 from .._sync import run_sync
 from ..calllog import CallLog
@@ -57,6 +57,7 @@ from ..runtime.budget import Budget
 from ..types import Request, Response
 from . import _processes, _rundir
 from ._rundir import (
+    BatchSegments,
     DEFAULT_RUN_DIR,
     RUN_FILE,
     RUNS_DIR,
@@ -258,13 +259,14 @@ class Experiment:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    def _keep(
-        self, rows: list[dict[str, Any]], store: ItemStore, log: CallLog, state: _RunState, lines: bytes | None = None
-    ) -> None:
-        """Finished item rows: written (as ``lines`` when already encoded), counted, each handed to ``on_result``;
-        the log compacted when it is due."""
-        store.extend(rows, lines)
+    def _keep(self, rows: list[dict[str, Any]], store: ItemStore, log: CallLog, state: _RunState) -> None:
+        """Finished item rows: written, the log compacted when it is due, each counted and handed to
+        ``on_result``."""
+        store.extend(rows)
         self._compact_when_due(store, log)
+        self._count(rows, state)
+
+    def _count(self, rows: list[dict[str, Any]], state: _RunState) -> None:
         for row in rows:
             state.record(row)
             if self.on_result is not None:
@@ -277,24 +279,36 @@ class Experiment:
 
     async def _work_in_processes(self, jobs: list[_Job], store: ItemStore, log: CallLog, state: _RunState) -> None:
         """Answer ``jobs`` in ``processes`` worker processes (see :mod:`._processes`), keeping their rows in job
-        order as each batch comes back."""
+        order as each batch comes back. With a run directory, a worker writes its batch's rows as segments, which
+        the parent makes part of the run in job order (it only counts the rows); without one, the rows come back."""
         size = _processes.BATCH
-        batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        with _processes.Workers(self._answer_batch, batches, self.processes) as workers:
-            async for calls, call_lines, rows, row_lines, unscorable in workers.results():
-                log.extend(calls, call_lines)
+        batches = list(enumerate(jobs[i : i + size] for i in range(0, len(jobs), size)))
+        plan = BatchSegments.of(store, log) if store.on_disk and _rundir.COMPACT_ROWS is not None else None
+        with _processes.Workers(functools.partial(self._answer_batch, plan), batches, self.processes) as workers:
+            async for index, calls, rows, unscorable in workers.results():
                 add_unscorable(unscorable)
-                self._keep(rows, store, log, state, row_lines)
+                if plan is None:
+                    log.extend(calls)
+                    self._keep(rows, store, log, state)
+                else:
+                    plan.commit_batch(index, store, log, calls)
+                    self._count(rows, state)
 
-    async def _answer_batch(self, jobs: Sequence[_Job]) -> tuple[Any, ...]:
-        """In a worker process: answer ``jobs`` into a log in memory; their call rows and item rows, each with
-        their run-directory lines (encoded here, off the parent's core), and the unscorable items."""
+    async def _answer_batch(self, plan: BatchSegments | None, batch: tuple[int, Sequence[_Job]]) -> tuple[Any, ...]:
+        """In a worker process: answer a batch's jobs into a log in memory; (its index, the call rows -- or how
+        many, written as a pending segment with the item rows when there is a ``plan`` --, the item rows, the
+        unscorable items)."""
+        index, jobs = batch
         log = CallLog(run_id=self.run_id)
         rows: list[dict[str, Any]] = []
         with log, unscorable_tally() as unscorable:
             await self._work(jobs, rows.append, log, _RunState(total=len(jobs), done=0))
-        calls = log.records()
-        return calls, json_lines(calls), rows, json_lines(rows), unscorable
+        if plan is None:
+            return index, log.records(), rows, unscorable
+        calls = plan.write_batch(index, log, rows)
+        if self.on_result is None:  # the parent only counts the rows (see _RunState.record): what it counts
+            rows = [{"cost_usd": row["cost_usd"], "status": row["status"]} for row in rows]
+        return index, calls, rows, unscorable
 
     async def _item_row(self, job: _Job, log: CallLog) -> dict[str, Any] | None:
         """Ask the strategy, score the answer: the item row (``None`` when the spend cap refused the call)."""
@@ -561,6 +575,7 @@ class _RunState:
     bar: Any = field(default=None, repr=False)
 
     def record(self, row: Mapping[str, Any]) -> None:
+        """Count a finished item row (only its ``cost_usd`` and ``status`` are read)."""
         self.done += 1
         cost = row.get("cost_usd")
         self.spent_usd += cost if cost is not None and not math.isnan(cost) else 0.0
