@@ -229,6 +229,7 @@ def test_a_parent_killed_mid_run_keeps_every_written_batch_and_resumes(tmp_path:
     data = [{"id": f"q{i}", "input": f"What is {i} + {i}?", "expected": 2 * i} for i in range(KILLED_ITEMS)]
     resumed = Experiment(data, strategies, "exact", run_dir=run_dir, progress=False, processes=2).run()
     assert len(resumed.items) == 2 * KILLED_ITEMS and not resumed.items.duplicated(["strategy", "item_id"]).any()
+    assert not list(run_dir.glob("*.tmp"))  # the segments the killed run's workers left uncommitted are gone
     asked = Counter(zip(resumed.calls["strategy"], resumed.calls["item_id"]))
     assert all(asked[key] == 1 for key in finished)  # a finished item was not asked again
 
