@@ -2,10 +2,11 @@
 models) answered on N cores.
 
 The jobs are cut into batches of :data:`BATCH`; worker ``k`` (a forked copy of the experiment) answers batches
-``k, k + N, ...`` in memory and sends back each batch's call rows, item rows and unscorable tally. The parent takes
-the batches in job order and writes them, so the run directory, the results and their order are those of a run in
-one process, and a killed run keeps every batch written (a batch in a worker is in flight: asked again on resume,
-at no cost, since nothing here is paid for).
+``k, k + N, ...`` in memory. With a run directory it writes each batch's call rows and item rows as pending Parquet
+segments (:class:`~orchestra_lab.experiments._rundir.BatchSegments`) and sends back what the parent counts; without
+one, it sends the rows. The parent takes the batches in job order and commits (or keeps) them, so the run
+directory, the results and their order are those of a run in one process, and a killed run keeps every batch
+committed (a batch in a worker is in flight: asked again on resume, at no cost, since nothing here is paid for).
 
 Only what is safe to copy runs here (:func:`check_parallel`): live calls wait rather than compute (use
 ``concurrency``), and a wrapper's state -- a cache, a rate limit, a breaker, a spend cap -- would be split.
