@@ -11,8 +11,8 @@ has no answer for 10% of the items) and ``vote`` (Ensemble([small, medium, large
               with its ``calls`` (read on first use); the load's baseline is ``pyarrow.parquet.read_table`` +
               ``to_pandas`` of the same segments
   parallel    the same experiment with ``processes=--processes`` (default: the machine's cores, at least 2): the
-              jobs answered in forked worker processes, the rows written by the parent (its peak RSS and the
-              workers' largest are both printed)
+              jobs answered in forked worker processes, which write their batches as segments the parent
+              commits in job order (its peak RSS and the workers' largest are both printed)
   legacy      (sizes <= --legacy-max only) the same experiment writing JSONL only, as before the columnar store:
               the baseline of the directory size
 
