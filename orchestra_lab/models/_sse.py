@@ -169,7 +169,8 @@ class TextSlot:
         if end < len(prefix):  # prefix and suffix overlap: not this shape
             return None
         value = text[len(prefix) : end]
-        return value if _plain(value) else None
+        # _plain, inlined: this runs for every token
+        return value if '"' not in value and "\\" not in value and value.isprintable() else None
 
 
 def _plain(value: str) -> bool:
@@ -224,7 +225,10 @@ async def stream_events(
                         raise failure(
                             errors.BadResponseError, f"the stream passed max_response_bytes={max_response_bytes:,}"
                         )
-                    await _parse(lines.feed(data), parser)
+                    batch = lines.feed(data)
+                    resume = parser.feed(batch)
+                    if resume is not None:  # the first answer text: no coroutine per read otherwise
+                        await _hand_over(batch, resume, parser)
                     on_read()
                 _parse_now(lines.end(), parser)
                 parser.dispatch()
@@ -278,11 +282,10 @@ class _Lines:
         return [tail] if tail else []
 
 
-async def _parse(lines: list[str], parser: EventParser) -> None:
-    """Parse one read's lines. After the event that carried the first answer text, yield to the event loop so its
-    reader shows it now; cancelled there (the reader stopped), the rest of the read is parsed first: nothing
-    received is lost from the call's row."""
-    resume = parser.feed(lines)
+async def _hand_over(lines: list[str], resume: int | None, parser: EventParser) -> None:
+    """Parse the rest of a read's lines, from ``resume``, once the event before it carried the first answer text:
+    first yield to the event loop so its reader shows it now; cancelled there (the reader stopped), the rest of the
+    read is parsed first: nothing received is lost from the call's row."""
     while resume is not None:
         try:
             await asyncio.sleep(0)
