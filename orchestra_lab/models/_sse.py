@@ -169,8 +169,7 @@ class TextSlot:
         if end < len(prefix):  # prefix and suffix overlap: not this shape
             return None
         value = text[len(prefix) : end]
-        # _plain, inlined: this runs for every token
-        return value if '"' not in value and "\\" not in value and value.isprintable() else None
+        return value if _plain(value) else None
 
 
 def _plain(value: str) -> bool:
