@@ -534,9 +534,10 @@ class HttpModel(Model):
         def on_event(event: str, data: dict[str, Any], text: str) -> bool:
             """Take the event's deltas; True when it carried the first answer text (to be handed over now)."""
             deltas = stream_deltas(event, data, state)
-            if reader is not None:
+            handed = chunks.add(deltas) if deltas else False
+            if reader is not None and not handed:  # the first answer text waits for no learning
                 reader.learn(event, text, data)
-            return chunks.add(deltas) if deltas else False
+            return handed
 
         def on_text(event: str, text: str) -> bool | None:
             """Take an event the reader reads without its JSON parsed (None: it cannot)."""
