@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -351,6 +351,18 @@ class StreamState:
 Delta = tuple[ChunkKind, str]
 
 
+class EventReader(Protocol):
+    """Reads a provider's common stream event straight from its text, without parsing its JSON (built on
+    :class:`~orchestra_lab.models._sse.TextSlot`): the same chunks and state as ``_stream_deltas`` would give."""
+
+    def read(self, event: str, text: str) -> str | None:
+        """The answer text of an event it can read (what else the event says applied to the state as
+        ``_stream_deltas`` would), or None: parse the event."""
+
+    def learn(self, event: str, text: str, data: dict[str, Any]) -> None:
+        """See an event parsed and taken by ``_stream_deltas``: it may teach the reader the stream's common shape."""
+
+
 def stream_error(who: str, error: Any, common: Mapping[str, str]) -> errors.ModelError:
     """The typed error for an ``error`` event inside a stream (a rate limit, an overloaded or failing server...).
 
@@ -498,6 +510,11 @@ class HttpModel(Model):
         """Read one stream event: the text deltas it carries; usage and the rest go to ``state``. An error event
         raises its typed error (:func:`stream_error`)."""
 
+    def _stream_reader(self, state: StreamState) -> EventReader | None:
+        """A reader of this provider's common stream event from its text, for one stream; None (the default): every
+        event's JSON is parsed."""
+        return None
+
     def _estimated_cost(self, usage: Usage) -> float | None:
         cost = self._cost(usage, {})
         return None if math.isnan(cost) else cost
@@ -511,11 +528,23 @@ class HttpModel(Model):
         state = StreamState()
         chunks = _ChunkAssembler(emit)
         stream_deltas = self._stream_deltas
+        reader = self._stream_reader(state)
+        read = None if reader is None else reader.read
 
-        def on_event(event: str, data: dict[str, Any]) -> bool:
+        def on_event(event: str, data: dict[str, Any], text: str) -> bool:
             """Take the event's deltas; True when it carried the first answer text (to be handed over now)."""
             deltas = stream_deltas(event, data, state)
-            return chunks.add(deltas) if deltas else False
+            handed = chunks.add(deltas) if deltas else False
+            if reader is not None and not handed:  # the first answer text waits for no learning
+                reader.learn(event, text, data)
+            return handed
+
+        def on_text(event: str, text: str) -> bool | None:
+            """Take an event the reader reads without its JSON parsed (None: it cannot)."""
+            answer = read(event, text)
+            if answer is None:
+                return None
+            return chunks.answer(answer) if answer else False
 
         try:
             parser = await stream_events(
@@ -523,6 +552,7 @@ class HttpModel(Model):
                 call.body,
                 on_event,
                 chunks.flush,
+                on_text=None if read is None else on_text,
                 headers=call.headers | dict(self.headers or {}),
                 timeout_s=self.timeout_s,
                 stall_timeout_s=self.stall_timeout_s or self.timeout_s,
@@ -649,18 +679,23 @@ class _ChunkAssembler:
         """Take one event's deltas; true when they carried the first answer text (emitted at once)."""
         first = False
         for kind, text in deltas:
-            if kind != "answer":
+            if kind == "answer":
+                first = self.answer(text) or first
+            else:
                 self.flush()
                 self.thinking_chars += len(text)
                 self.emit(StreamChunk(text, kind, time.perf_counter() - self.started))
-            elif self.ttft_s is None:
-                self.ttft_s = time.perf_counter() - self.started
-                self.pieces.append(text)
-                self.emit(StreamChunk(text, "answer", self.ttft_s))
-                first = True
-            else:
-                self.pending.append(text)
         return first
+
+    def answer(self, text: str) -> bool:
+        """Take one answer delta; true when it is the first answer text (emitted at once)."""
+        if self.ttft_s is not None:
+            self.pending.append(text)
+            return False
+        self.ttft_s = time.perf_counter() - self.started
+        self.pieces.append(text)
+        self.emit(StreamChunk(text, "answer", self.ttft_s))
+        return True
 
     def flush(self) -> None:
         """Emit the answer deltas taken since the last chunk as one chunk."""

@@ -6,7 +6,7 @@ is the same error (a 429 is a RateLimitError...), silence longer than ``stall_ti
 connection a ServerError and an event that is not a JSON object a BadResponseError.
 
 >>> events = []
->>> parser = EventParser(lambda name, data: events.append((name, data)))
+>>> parser = EventParser(lambda name, data, text: events.append((name, data)))
 >>> parser.feed(["event: ping", 'data: {"a": 1}', "", ": a comment", "data: [DONE]", ""])
 >>> events, parser.done
 ([('ping', {'a': 1})], True)
@@ -28,10 +28,14 @@ import httpx
 from .. import errors
 from .._secrets import reveal_headers
 from ..streaming import StreamStalledError
-from ._http import Headers, _origin, _RawReply, _status_error, body_snippet, http_client
+from ._http import Headers, _origin, _RawReply, _status_error, body_snippet, dig, http_client
 
-# on_event(name, json_object) -> True when what it passed on must reach the reader now (the first answer text)
-OnEvent = Callable[[str, dict[str, Any]], bool | None]
+# on_event(name, json_object, text) -> True when what it passed on must reach the reader now (the first answer
+# text); ``text`` is the event's data, the JSON as it came
+OnEvent = Callable[[str, dict[str, Any], str], bool | None]
+# on_text(name, text) -> None when it cannot take the event without its JSON parsed (then on_event gets it), else
+# what on_event would have returned
+OnText = Callable[[str, str], bool | None]
 # on_read() -> None: called once the events of a network read are parsed (and at the end of the stream)
 OnRead = Callable[[], None]
 _decode = json.JSONDecoder().decode
@@ -39,15 +43,17 @@ _scan = json.scanner.make_scanner(json.JSONDecoder())  # json.loads' own (C) sca
 
 
 class EventParser:
-    """Turns SSE lines into ``on_event(name, json_object)`` calls; ``data: [DONE]`` sets :attr:`done`.
+    """Turns SSE lines into ``on_event(name, json_object, text)`` calls; ``data: [DONE]`` sets :attr:`done`.
 
-    :meth:`feed` parses a read's lines and stops right after an event whose callback returned true (the first
-    answer text), so the stream can yield to the event loop before the rest of the read."""
+    ``on_text``, when given, sees each event's text first and may take it without a JSON parse (see
+    :class:`TextSlot`). :meth:`feed` parses a read's lines and stops right after an event whose callback returned
+    true (the first answer text), so the stream can yield to the event loop before the rest of the read."""
 
-    __slots__ = ("data", "done", "events", "name", "on_event")
+    __slots__ = ("data", "done", "events", "name", "on_event", "on_text")
 
-    def __init__(self, on_event: OnEvent) -> None:
+    def __init__(self, on_event: OnEvent, on_text: OnText | None = None) -> None:
         self.on_event = on_event
+        self.on_text = on_text
         self.name = ""
         self.data: list[str] = []
         self.done = False
@@ -80,6 +86,11 @@ class EventParser:
         if text == "[DONE]":
             self.done = True
             return False
+        if self.on_text is not None:
+            taken = self.on_text(name, text)
+            if taken is not None:
+                self.events += 1
+                return taken
         try:
             payload = _json(text)
         except (ValueError, RecursionError):
@@ -87,7 +98,7 @@ class EventParser:
         if not isinstance(payload, dict):
             raise _Malformed(text)
         self.events += 1
-        return bool(self.on_event(name, payload))
+        return bool(self.on_event(name, payload, text))
 
 
 def _json(text: str) -> Any:
@@ -101,6 +112,69 @@ def _json(text: str) -> Any:
     except StopIteration:  # not a value at index 0 (leading whitespace, or not JSON): json's own error or value
         return _decode(text)
     return value if end == len(text) else _decode(text)
+
+
+class TextSlot:
+    r"""One string value of an event's JSON left open: an event that is the same JSON but for that string is read
+    without parsing it -- a stream's common event (the same envelope around another token).
+
+    :meth:`learn` finds the string's place in the event's text and proves it: the text with ``x`` appended to the
+    string there parses to the same object but for that value (had the place been outside a string, the ``x`` could
+    not parse). Then any text ``prefix + s + suffix`` whose ``s`` has no quote, backslash or unprintable character
+    (the only ones a JSON string treats specially) is one string token in that same place -- it parses to the
+    learned object with ``s`` at ``path`` -- and :meth:`read` returns ``s``; other texts get None (parse them).
+
+    >>> event = {"model": "m", "choices": [{"delta": {"content": " tok"}}]}
+    >>> text = json.dumps(event, separators=(",", ":"))
+    >>> slot = TextSlot.learn(text, event, ("choices", 0, "delta", "content"))
+    >>> slot.read(text.replace(" tok", "Hello")), slot.read(text.replace(" tok", 'say \\"hi\\"'))
+    ('Hello', None)
+    >>> slot.read(text.replace('"m"', '"n"')) is None, TextSlot.learn(text, event, ("model",)).read(text)
+    (True, 'm')
+    """
+
+    __slots__ = ("prefix", "suffix")
+
+    def __init__(self, prefix: str, suffix: str) -> None:
+        self.prefix = prefix  # the text up to and with the string's opening quote
+        self.suffix = suffix  # the text from the string's closing quote on
+
+    @classmethod
+    def learn(cls, text: str, data: dict[str, Any], path: tuple[str | int, ...]) -> TextSlot | None:
+        """The slot of the string at ``path`` in ``data`` (the JSON of ``text``); None when it cannot be proven."""
+        value = dig(data, *path)
+        if not (isinstance(value, str) and value and _plain(value)):
+            return None
+        literal = f'"{value}"'
+        at = text.rfind(literal)
+        if at < 0:
+            return None
+        slot = cls(text[: at + 1], text[at + len(literal) - 1 :])
+        probe = value + "x"
+        try:
+            twin = _json(slot.prefix + probe + slot.suffix)
+        except (ValueError, RecursionError):
+            return None
+        if dig(twin, *path) != probe:
+            return None
+        dig(twin, *path[:-1])[path[-1]] = value
+        return slot if twin == data else None
+
+    def read(self, text: str) -> str | None:
+        """The string in the slot when ``text`` is the learned JSON but for it; else None."""
+        prefix, suffix = self.prefix, self.suffix
+        if not (text.startswith(prefix) and text.endswith(suffix)):
+            return None
+        end = len(text) - len(suffix)
+        if end < len(prefix):  # prefix and suffix overlap: not this shape
+            return None
+        value = text[len(prefix) : end]
+        return value if _plain(value) else None
+
+
+def _plain(value: str) -> bool:
+    """A string written as is inside JSON quotes: no quote, backslash or unprintable (control) character."""
+    return '"' not in value and "\\" not in value and value.isprintable()
 
 
 class _Malformed(Exception):
@@ -121,13 +195,14 @@ async def stream_events(
     client: httpx.AsyncClient | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     max_response_bytes: int,
+    on_text: OnText | None = None,
 ) -> EventParser:
-    """POST ``body`` and pass every event of the SSE answer to ``on_event``, calling ``on_read`` after each network
-    read's events; returns the parser (its ``done``)."""
+    """POST ``body`` and pass every event of the SSE answer to ``on_event`` (``on_text`` first, see
+    :class:`EventParser`), calling ``on_read`` after each network read's events; returns the parser (its ``done``)."""
     client = client or await http_client(transport)
     who, common = f"{provider} {model}", {"provider": provider, "model": model}
     started = time.perf_counter()
-    parser = EventParser(on_event)
+    parser = EventParser(on_event, on_text)
 
     def failure(cls: type[errors.ModelError], what: str) -> errors.ModelError:
         return cls(f"{who}: {what}", latency_s=time.perf_counter() - started, **common)
@@ -149,7 +224,10 @@ async def stream_events(
                         raise failure(
                             errors.BadResponseError, f"the stream passed max_response_bytes={max_response_bytes:,}"
                         )
-                    await _parse(lines.feed(data), parser)
+                    batch = lines.feed(data)
+                    resume = parser.feed(batch)
+                    if resume is not None:  # the first answer text: no coroutine per read otherwise
+                        await _hand_over(batch, resume, parser)
                     on_read()
                 _parse_now(lines.end(), parser)
                 parser.dispatch()
@@ -203,11 +281,10 @@ class _Lines:
         return [tail] if tail else []
 
 
-async def _parse(lines: list[str], parser: EventParser) -> None:
-    """Parse one read's lines. After the event that carried the first answer text, yield to the event loop so its
-    reader shows it now; cancelled there (the reader stopped), the rest of the read is parsed first: nothing
-    received is lost from the call's row."""
-    resume = parser.feed(lines)
+async def _hand_over(lines: list[str], resume: int | None, parser: EventParser) -> None:
+    """Parse the rest of a read's lines, from ``resume``, once the event before it carried the first answer text:
+    first yield to the event loop so its reader shows it now; cancelled there (the reader stopped), the rest of the
+    read is parsed first: nothing received is lost from the call's row."""
     while resume is not None:
         try:
             await asyncio.sleep(0)

@@ -30,6 +30,7 @@ from ._http import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Answer,
     Delta,
+    EventReader,
     HttpCall,
     HttpModel,
     MalformedAnswer,
@@ -40,6 +41,7 @@ from ._http import (
     token_count,
     translate_params,
 )
+from ._sse import TextSlot
 
 __all__ = ["OPENAI_URL", "PRESETS", "OpenAICompatible", "Preset"]
 
@@ -238,6 +240,75 @@ class OpenAICompatible(HttpModel):
         if isinstance(content, str) and content:
             deltas.append(("answer", content))
         return deltas
+
+    def _stream_reader(self, state: StreamState) -> EventReader:
+        return _ContentEvents(state)
+
+
+_CONTENT = ("choices", 0, "delta", "content")
+
+
+class _ContentEvents:
+    """Reads the common stream event -- the JSON of an earlier answer-text event but for ``choices[0].delta.content``
+    -- without parsing it. It learns from an event that says nothing else :meth:`OpenAICompatible._stream_deltas`
+    acts on (no error, usage, finish reason or reasoning) but the serving model, which :meth:`read` sets as it does.
+    A stream whose every event differs in more than the text (an obfuscation field) stops it learning after
+    :data:`LEARN_ATTEMPTS` tries.
+
+    >>> import json
+    >>> state = StreamState()
+    >>> events = _ContentEvents(state)
+    >>> text = '{"model":"m-1","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}'
+    >>> events.read("message", text) is None  # nothing learned yet: parse it
+    True
+    >>> events.learn("message", text, json.loads(text))
+    >>> events.read("message", text.replace('"Hi"', '" there"')), state.served_model
+    (' there', 'm-1')
+    >>> events.read("message", text.replace('null}', '"stop"}')) is None
+    True
+    """
+
+    LEARN_ATTEMPTS = 3
+    __slots__ = ("attempts", "served", "slot", "state")
+
+    def __init__(self, state: StreamState) -> None:
+        self.state = state
+        self.slot: TextSlot | None = None
+        self.served: str | None = None
+        self.attempts = self.LEARN_ATTEMPTS
+
+    def read(self, event: str, text: str) -> str | None:
+        slot = self.slot
+        answer = None if slot is None else slot.read(text)
+        if answer is not None and self.served is not None:
+            self.state.served_model = self.served
+        return answer
+
+    def learn(self, event: str, text: str, data: dict[str, Any]) -> None:
+        if self.attempts and _only_answer_text(data):
+            self.attempts -= 1
+            slot = TextSlot.learn(text, data, _CONTENT)
+            if slot is not None:
+                served = data.get("model")
+                self.slot, self.served = slot, served if isinstance(served, str) else None
+
+
+def _only_answer_text(data: dict[str, Any]) -> bool:
+    """Whether ``_stream_deltas`` takes nothing from ``data`` but answer text (non-empty) and the serving model."""
+    if "error" in data or data.get("usage"):
+        return False
+    choices = data.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(choice, dict) or choice.get("finish_reason"):
+        return False
+    delta = choice.get("delta")
+    return (
+        isinstance(delta, dict)
+        and "reasoning_content" not in delta
+        and "reasoning" not in delta
+        and isinstance(delta.get("content"), str)
+        and bool(delta["content"])
+    )
 
 
 def chat_usage(body: dict[str, Any]) -> Usage:
