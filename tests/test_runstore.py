@@ -130,6 +130,7 @@ def test_a_compacted_run_reads_back_the_same_as_a_run_kept_in_its_tails(tmp_path
     monkeypatch.setattr(_rundir, "COMPACT_ROWS", None)
     tails = experiment(tmp_path / "tails").run()
     monkeypatch.setattr(_rundir, "COMPACT_ROWS", 7)
+    monkeypatch.setattr(_rundir, "MERGE_SEGMENTS", 3)
     compacted = experiment(tmp_path / "compacted").run()
 
     assert not list((tmp_path / "tails").glob("*.parquet"))
@@ -193,12 +194,25 @@ def test_a_jsonl_run_directory_still_loads_and_converts(tmp_path: Path, monkeypa
     assert len(CallLog.load(tmp_path / "old")) == len(old.calls)
 
 
+def test_a_run_of_few_segments_keeps_them_and_reads_back_the_same(tmp_path: Path, monkeypatch) -> None:
+    """Up to MERGE_SEGMENTS segments a table is not rewritten at the end of a run (they read as fast as one)."""
+    monkeypatch.setattr(_rundir, "COMPACT_ROWS", 7)
+    run = experiment(tmp_path / "r").run()
+    calls = sorted((tmp_path / "r").glob("calls-*.parquet"))
+    assert 1 < len(calls) <= _rundir.MERGE_SEGMENTS
+    assert [int(path.stem.split("-")[1]) for path in calls] == list(range(1, len(calls) + 1))  # none rewritten
+    loaded = Results.load(tmp_path / "r")
+    pd.testing.assert_frame_equal(loaded.calls[STABLE_CALLS], run.calls[STABLE_CALLS])
+    assert len(loaded.items) == len(run.items) == 2 * N_ITEMS
+
+
 def test_a_crash_inside_the_final_merge_reads_every_row_once(tmp_path: Path, monkeypatch) -> None:
     """The merged segment supersedes the others as soon as it is in place: a crash before they are deleted (or
     before the tail is reset) reads each row once, and the next writer deletes the superseded files."""
     from orchestra_lab import _segments
 
     monkeypatch.setattr(_rundir, "COMPACT_ROWS", 5)
+    monkeypatch.setattr(_rundir, "MERGE_SEGMENTS", 2)
     real_remove = _segments.Segments._remove_superseded
 
     def crash_after_a_merge(self: _segments.Segments) -> None:

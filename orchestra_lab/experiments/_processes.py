@@ -29,7 +29,7 @@ from ..runtime._wrapper import Wrapper
 
 __all__ = ["BATCH", "OFFLINE_SOURCES", "Workers", "check_parallel"]
 
-BATCH = 4096  # jobs a worker answers at once: with a run directory, one segment of calls and one of items
+BATCH = 8192  # jobs a worker answers at once: with a run directory, one segment of calls and one of items
 OFFLINE_SOURCES = ("simulated", "replay")
 
 Answer = Callable[[Sequence[Any]], Awaitable[Any]]
