@@ -87,9 +87,7 @@ def test_a_resumed_parallel_run_asks_nothing_again(tmp_path: Path, small_batches
     assert len(again.calls) == len(first.calls)  # no call made twice
 
 
-def test_workers_write_the_rows_as_segments_and_the_parent_writes_no_row(
-    tmp_path: Path, small_batches: None
-) -> None:
+def test_workers_write_the_rows_as_segments_and_the_parent_writes_no_row(tmp_path: Path, small_batches: None) -> None:
     """The parent only commits the workers' segments in job order: during the run, the write-ahead tails hold no
     row (a row there would also be read after the segments)."""
     tails: list[tuple[int, int]] = []

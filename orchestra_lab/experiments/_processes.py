@@ -102,7 +102,9 @@ class Workers:
                 receiver, sender = context.Pipe(duplex=False)
                 receivers.append(receiver)
                 worker = context.Process(
-                    target=_serve, args=(answer, batches[k::processes], sender, tuple(receivers)), daemon=True,
+                    target=_serve,
+                    args=(answer, batches[k::processes], sender, tuple(receivers)),
+                    daemon=True,
                     name=f"orchestra-lab-{k}",
                 )
                 worker.start()

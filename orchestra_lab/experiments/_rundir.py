@@ -37,12 +37,12 @@ from .._segments import Segments, release_arrow_memory
 
 __all__ = [
     "COMPACT_ROWS",
-    "MERGE_SEGMENTS",
-    "BatchSegments",
     "CONFIG_FORMAT",
     "ITEMS_FILE",
+    "MERGE_SEGMENTS",
     "RUNS_DIR",
     "RUN_FILE",
+    "BatchSegments",
     "ItemStore",
     "check_resumable",
     "compact",

@@ -58,10 +58,10 @@ from ..runtime.budget import Budget
 from ..types import Request, Response
 from . import _processes, _rundir
 from ._rundir import (
-    BatchSegments,
     DEFAULT_RUN_DIR,
     RUN_FILE,
     RUNS_DIR,
+    BatchSegments,
     ItemStore,
     RunDirDefault,
     check_resumable,
