@@ -80,6 +80,29 @@ def test_processes_give_the_same_items_and_calls_in_the_same_order(tmp_path: Pat
     assert parents <= set(two.calls["call_id"])  # every child row's parent is in the log
 
 
+@pytest.mark.parametrize("where", ["memory", "tails only"])
+def test_without_segments_the_rows_come_back_to_the_parent(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """No run directory (or one kept in its tails): the workers send the rows, the parent keeps them in order."""
+    from orchestra_lab.experiments import _rundir
+
+    if where == "tails only":
+        monkeypatch.setattr(_rundir, "COMPACT_ROWS", None)
+
+    def results(processes: int) -> Results:
+        run_dir = None if where == "memory" else tmp_path / str(processes)
+        return Experiment(dataset(), strategies(), "exact", run_dir=run_dir, progress=False,
+                          processes=processes).run()  # fmt: skip
+
+    one, two = results(1), results(2)
+    pd.testing.assert_frame_equal(comparable(one.items), comparable(two.items))
+    pd.testing.assert_frame_equal(comparable(one.calls), comparable(two.calls))
+    if where == "tails only":
+        assert not list((tmp_path / "2").glob("*.parquet"))
+        pd.testing.assert_frame_equal(comparable(Results.load(tmp_path / "2").calls), comparable(two.calls))
+
+
 def test_a_resumed_parallel_run_asks_nothing_again(tmp_path: Path, small_batches: None) -> None:
     first = run(tmp_path, "run", 2)
     again = run(tmp_path, "run", 2)
