@@ -126,7 +126,7 @@ class CallLog:
 
     def compact(self, *, merge: bool = False) -> None:
         """Move the rows in memory into the run directory's next Parquet segment (a run directory's log only);
-        with ``merge``, then rewrite all segments as one (as a run does at its end: one file reads faster).
+        with ``merge``, then rewrite all segments as one (as a run does at its end when it has many).
 
         Crash-safe at every step (see :mod:`orchestra_lab._segments`). A row's score can no longer be set once
         compacted: compact between calls, not while one's score is pending (as :class:`Experiment` does).
