@@ -135,7 +135,7 @@ class ItemStore:
             self._file = AppendFile(self._segments.tail)
 
     def adopt_segment(self, number: int) -> None:
-        """Make segment ``number`` -- item rows another process wrote with :func:`write_batch` -- the next
+        """Make segment ``number`` -- item rows another process wrote with :meth:`BatchSegments.write_batch` -- the next
         segment; the tail must hold no rows (compact first)."""
         if self._segments is None or self._tail:
             raise ValueError("adopt_segment: needs a run directory and an empty tail (compact first)")
@@ -189,8 +189,8 @@ def compact(store: ItemStore, log: Any, *, merge: bool = False) -> None:
 @dataclass(frozen=True)
 class BatchSegments:
     """Where the batches of a run answered in worker processes go: batch ``k``'s calls and items become segments
-    ``calls_next + k`` and ``items_next + k``, written by the worker (:func:`write_batch`) and committed in batch
-    order by the parent (:func:`commit_batch`), so the run directory holds them in job order. Planned by
+    ``calls_next + k`` and ``items_next + k``, written by the worker (:meth:`write_batch`) and committed in batch
+    order by the parent (:meth:`commit_batch`), so the run directory holds them in job order. Planned by
     :meth:`of` once the tails are compacted."""
 
     run_dir: Path
