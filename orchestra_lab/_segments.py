@@ -96,20 +96,16 @@ class Segments:
 
         self._commit(write, dict(table.schema.metadata or {}), fresh_tail=fresh_tail, rewrite=rewrite)
 
-    def next_number(self) -> int:
-        """The number the next segment gets."""
+    def numbers(self) -> tuple[int, int]:
+        """(the number the next segment gets, the table's first segment once that one is part of it)."""
         paths = self.paths()
-        return _number(paths[-1]) + 1 if paths else 1
-
-    def first_number(self, next_number: int) -> int:
-        """The first segment of the table once the segment numbered ``next_number`` is part of it."""
-        paths = self.paths()
-        return _number(paths[0]) if paths else next_number
+        following = _number(paths[-1]) + 1 if paths else 1
+        return following, _number(paths[0]) if paths else following
 
     def write_pending(self, table: Any, number: int, first: int) -> None:
         """Write ``table`` as segment ``number``, not yet part of the table (a temporary file that :meth:`repair`
         removes unless :meth:`commit_pending` made it a segment) -- e.g. in a worker process, while another writes
-        the next one. ``first`` is :meth:`first_number` (read by the writer of the table, before it forked)."""
+        the next one. ``first`` is from :meth:`numbers` (read by the writer of the table, before it forked)."""
         import pyarrow.parquet as pq
 
         metadata = dict(table.schema.metadata or {}) | {_FIRST: str(first).encode()}  # no tail: it holds no rows
@@ -151,8 +147,8 @@ class Segments:
                 fresh_tail: bytes, rewrite: bool) -> None:  # fmt: skip
         """Write the next segment through ``write(tmp_path, metadata)``, rename it into place, reset the tail."""
         data = self.tail.read_bytes() if self.tail.exists() else b""
-        number = self.next_number()
-        first = number if rewrite else self.first_number(number)
+        number, first = self.numbers()
+        first = number if rewrite else first
         metadata = metadata | {
             _TAIL_SIZE: str(len(data)).encode(),
             _TAIL_CRC: str(zlib.crc32(data)).encode(),

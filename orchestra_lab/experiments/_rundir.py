@@ -180,7 +180,9 @@ def compact(store: ItemStore, log: Any, *, merge: bool = False) -> None:
     store.compact()
     log.compact()
     due = [table for table in (store, log) if merge and len(table.segments.paths()) > MERGE_SEGMENTS]
-    with ThreadPoolExecutor(2, thread_name_prefix="orchestra-lab-merge") as pool:
+    if not due:
+        return
+    with ThreadPoolExecutor(len(due), thread_name_prefix="orchestra-lab-merge") as pool:
         merging = [pool.submit(table.compact, merge=True) for table in due]
         for future in merging:
             future.result()  # an error in either is raised here, once both have stopped
@@ -203,10 +205,8 @@ class BatchSegments:
     def of(cls, store: ItemStore, log: Any) -> BatchSegments:
         """Compact both tails (the segments come after their rows), then plan the numbers."""
         compact(store, log)
-        calls, items = log.segments, store.segments
-        calls_next, items_next = calls.next_number(), items.next_number()
-        return cls(calls.run_dir, calls_next, calls.first_number(calls_next), items_next,
-                   items.first_number(items_next))  # fmt: skip
+        (calls_next, calls_first), (items_next, items_first) = log.segments.numbers(), store.segments.numbers()
+        return cls(log.segments.run_dir, calls_next, calls_first, items_next, items_first)
 
     def write_batch(self, index: int, log: Any, rows: list[dict[str, Any]]) -> int:
         """In a worker: write batch ``index``'s call rows (``log``) and item rows as pending segments; returns
